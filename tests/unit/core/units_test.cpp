@@ -1,0 +1,45 @@
+#include "core/units.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace cimlab::core;
+
+TEST(Units, ParsesPrefixesAndUnits) {
+  std::string err;
+  EXPECT_DOUBLE_EQ(*parse_quantity("1.5 ohm", Dim::kResistance, &err), 1.5);
+  EXPECT_DOUBLE_EQ(*parse_quantity("10 uS", Dim::kConductance, &err), 10e-6);
+  EXPECT_DOUBLE_EQ(*parse_quantity("0.2 V", Dim::kVoltage, &err), 0.2);
+  EXPECT_DOUBLE_EQ(*parse_quantity("10 ns", Dim::kTime, &err), 10e-9);
+  EXPECT_DOUBLE_EQ(*parse_quantity("2kohm", Dim::kResistance, &err), 2e3);
+  EXPECT_DOUBLE_EQ(*parse_quantity("3 mS", Dim::kConductance, &err), 3e-3);
+  EXPECT_DOUBLE_EQ(*parse_quantity("1 MHz", Dim::kFrequency, &err), 1e6);
+  EXPECT_DOUBLE_EQ(*parse_quantity("42", Dim::kNone, &err), 42.0);
+}
+
+TEST(Units, RejectsBareNumberForDimensionedValue) {
+  std::string err;
+  EXPECT_FALSE(parse_quantity("50", Dim::kResistance, &err));
+  EXPECT_NE(err.find("has no unit"), std::string::npos) << err;
+  EXPECT_NE(err.find("ohm"), std::string::npos) << err;
+}
+
+TEST(Units, RejectsWrongDimensionAndUnknownUnits) {
+  std::string err;
+  EXPECT_FALSE(parse_quantity("5 V", Dim::kResistance, &err));
+  EXPECT_NE(err.find("is a voltage"), std::string::npos) << err;
+  EXPECT_FALSE(parse_quantity("5 furlongs", Dim::kLength, &err));
+  EXPECT_NE(err.find("unknown unit"), std::string::npos) << err;
+  EXPECT_FALSE(parse_quantity("abc", Dim::kNone, &err));
+  EXPECT_FALSE(parse_quantity("nan", Dim::kNone, &err));
+  EXPECT_FALSE(parse_quantity("3 V", Dim::kNone, &err));
+}
+
+TEST(Units, FormatRoundTrips) {
+  for (double v : {1.5, 1e-5, 2.5e-7, 3e3, 0.2, 1234.5678}) {
+    std::string err;
+    const auto back = parse_quantity(format_quantity(v, Dim::kConductance), Dim::kConductance, &err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_NEAR(*back, v, 1e-12 * v);
+  }
+  EXPECT_EQ(format_quantity(1e-5, Dim::kConductance), "10 uS");
+}

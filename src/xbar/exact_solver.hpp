@@ -7,6 +7,9 @@
 // the residual and the iterations (never silent garbage). Not thread-safe.
 #include <Eigen/Dense>
 
+#include <memory>
+
+#include "core/params.hpp"
 #include "device/cell_iv.hpp"
 #include "xbar/ir_drop.hpp"
 
@@ -18,6 +21,13 @@ struct ExactSolverOptions {
   device::CellIV iv{};       // nonlinear cells switch currents() to a per-input Newton solve
 };
 
+// Method: conjugate gradients on the Schur complement in the row-wire nodes, S = Ar - D Ac^-1 D^T,
+// preconditioned by Ar^-1 (row-line Thomas sweeps); up to 8 input vectors in lockstep. A linear solve
+// reports method "schur-pcg" and its PCG iterations; with zero wire, driver and sense resistance the
+// result is ideal_currents(G, V) bit for bit (method "ideal"). Nonlinear cells: Newton's method per
+// input on the full network ("newton-schur-pcg", iterations = Newton steps, each a warm-started PCG
+// solve of the network linearised with device::CellIV::slope and matching current sources).
+
 class ExactSolver final : public IrDropModel {
  public:
   ExactSolver(const CircuitSpec& spec, ExactSolverOptions options = {});
@@ -27,13 +37,15 @@ class ExactSolver final : public IrDropModel {
   Eigen::MatrixXd currents(const Eigen::MatrixXd& V) override;  // R x K -> C x K
   const SolveReport& last_report() const override { return report_; }
 
-  // Node voltages for one input vector (IR-drop voltage map, per-cell currents).
+  // Node voltages (volts) for one input vector v (R entries, volts): the IR-drop voltage map; the cell
+  // (i, j) carries device current of u(i, j) - v(i, j).
   NodeVoltages nodes(const Eigen::VectorXd& v);
   // Linear cells only: the R x C matrix M with currents(V) == M^T V for every V (the array's exact
   // linear response). Costs min(R, C) solves, done as blocks; report in last_report().
   Eigen::MatrixXd transfer_matrix();
 
   const CircuitSpec& spec() const { return spec_; }
+  const ExactSolverOptions& options() const { return options_; }
 
  private:
   struct Impl;
@@ -42,5 +54,9 @@ class ExactSolver final : public IrDropModel {
   SolveReport report_;
   std::unique_ptr<Impl> impl_;
 };
+
+// Parameters of the `ir_drop:` section with type exact (tolerance, max_iterations) and its factory.
+const core::Schema& exact_solver_schema();
+std::unique_ptr<IrDropModel> make_exact_solver(const CircuitSpec& spec, const core::Params& params);
 
 }  // namespace cimlab::xbar

@@ -1,0 +1,20 @@
+#pragma once
+// The subcommands of the `cimlab` executable, one file each. setup_* adds the subcommand to the app
+// and returns the function to run once parsing succeeded (its return value is the exit code).
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace cimlab::cli {
+
+using Action = std::function<int()>;
+
+// The command line as typed, for provenance (set once by main).
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
+
+Action setup_xbar(CLI::App& app);
+Action setup_describe(CLI::App& app);
+
+}  // namespace cimlab::cli

@@ -1,0 +1,219 @@
+// Weights mode of `cimlab xbar`: a logical weight matrix mapped onto one array of a device, its
+// outputs ideal vs with each non-ideality alone, each of the five error classes, and all together,
+// with and without weight-mapping correction of the IR drop.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "core/matrix_io.hpp"
+#include "core/rng.hpp"
+#include "xbar/correction.hpp"
+#include "xbar/exact_solver.hpp"
+#include "xbar/experiment.hpp"
+
+namespace cimlab::xbar {
+
+namespace {
+
+// The five error classes of the seed paper's taxonomy (physics.md section 2).
+struct ErrorClass {
+  const char* name;
+  std::vector<Effect> effects;
+};
+const std::vector<ErrorClass>& error_classes() {
+  static const std::vector<ErrorClass> classes{
+      {"quantisation", {Effect::kQuantisation}},
+      {"fluctuation", {Effect::kProgramming, Effect::kReadNoise, Effect::kDrift}},
+      {"defects", {Effect::kFaults}},
+      {"nonlinearity", {Effect::kNonlinearity}},
+      {"interconnect", {Effect::kIrDrop}},
+  };
+  return classes;
+}
+
+int outputs_that_fit(const XbarExperiment& exp) {
+  const int per_output = exp.mapping.slices() * (exp.mapping.signed_mode == SignedMode::kDifferential ? 2 : 1);
+  const int reference = exp.mapping.signed_mode == SignedMode::kOffset ? 1 : 0;
+  return (exp.circuit.cols - reference) / per_output;
+}
+
+Eigen::MatrixXd draw_weights(const XbarExperiment& exp, core::Rng rng) {
+  const int n_out = exp.weights.cols > 0 ? exp.weights.cols : outputs_that_fit(exp);
+  if (n_out < 1)
+    throw core::ConfigError(fmt::format("array.cols = {} is too few columns for one {}-bit weight on {}-bit cells",
+                                        exp.circuit.cols, exp.mapping.weight_bits, exp.mapping.cell_bits));
+  Eigen::MatrixXd W(exp.circuit.rows, n_out);
+  for (Eigen::Index j = 0; j < W.cols(); ++j)
+    for (Eigen::Index i = 0; i < W.rows(); ++i)
+      W(i, j) = exp.weights.distribution == "uniform" ? rng.uniform(-exp.weights.scale, exp.weights.scale)
+                                                      : rng.normal(0.0, exp.weights.scale);
+  return W;
+}
+
+Eigen::MatrixXd load_weights(const XbarExperiment& exp, core::Rng rng) {
+  if (exp.weights.file.empty()) return draw_weights(exp, rng);
+  const Eigen::MatrixXd W = core::read_matrix(exp.weights.file);
+  if (W.rows() > exp.circuit.rows || W.cols() > outputs_that_fit(exp))
+    throw core::InputError(fmt::format("{}: {} x {} weights do not fit a {} x {} array ({} rows, {} outputs at most "
+                                       "with this mapping)",
+                                       exp.weights.file, W.rows(), W.cols(), exp.circuit.rows, exp.circuit.cols,
+                                       exp.circuit.rows, outputs_that_fit(exp)));
+  return W;
+}
+
+Eigen::MatrixXd load_inputs(const XbarExperiment& exp, Eigen::Index rows, core::Rng rng) {
+  if (!exp.inputs.file.empty()) {
+    const Eigen::MatrixXd X = core::read_matrix(exp.inputs.file).transpose();
+    if (X.rows() != rows)
+      throw core::InputError(fmt::format("{}: each line must hold {} activations (one per weight row), found {}",
+                                         exp.inputs.file, rows, X.rows()));
+    if (X.minCoeff() < 0.0 || X.maxCoeff() > 1.0)
+      throw core::InputError(fmt::format("{}: activations must lie in [0, 1]", exp.inputs.file));
+    return X;
+  }
+  Eigen::MatrixXd X(rows, exp.inputs.count);
+  for (Eigen::Index k = 0; k < X.cols(); ++k)
+    for (Eigen::Index i = 0; i < X.rows(); ++i) X(i, k) = rng.bernoulli(exp.inputs.density) ? rng.uniform() : 0.0;
+  return X;
+}
+
+struct CaseResult {
+  Eigen::MatrixXd outputs;
+  nlohmann::json json;
+};
+
+ArraySimSpec sim_spec(const XbarExperiment& exp) {
+  return {exp.circuit, exp.device, exp.mapping, exp.adc, exp.ir_drop_type, exp.ir_drop_params};
+}
+
+// One chip instance with `effects` on: outputs for X and their error against the ideal product.
+CaseResult run_case(const XbarExperiment& exp, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+                    const Eigen::MatrixXd& ideal, EffectSet effects, const Correction* correction) {
+  const core::Rng root(exp.seed);
+  ArraySim sim(sim_spec(exp), W, effects, core::fork(root, core::Stream::kProgramming), correction);
+  core::Rng read_rng = core::fork(root, core::Stream::kReadNoise);
+  if (exp.adc.range == AdcRange::kCalibrated && effects.has(Effect::kQuantisation)) sim.calibrate_adc(X, read_rng);
+  CaseResult r{sim.run(X, read_rng), {}};
+  const OutputError e = output_error(r.outputs, ideal);
+  // Outputs near zero make per-entry relative errors meaningless; the largest error is given as a
+  // fraction of the largest ideal output (full scale) instead.
+  const double full_scale = ideal.cwiseAbs().maxCoeff();
+  const double max_error = (r.outputs - ideal).cwiseAbs().maxCoeff();
+  r.json = {{"relative_rms_error", e.rel_rms}, {"max_error_full_scale", full_scale > 0 ? max_error / full_scale : max_error}};
+  if (correction) r.json["correction_gain"] = sim.correction_gain();
+  return r;
+}
+
+nlohmann::json effect_list(EffectSet s) {
+  nlohmann::json out = nlohmann::json::array();
+  for (int e = 0; e < kEffectCount; ++e)
+    if (s.has(static_cast<Effect>(e))) out.push_back(std::string(effect_name(static_cast<Effect>(e))));
+  return out;
+}
+
+nlohmann::json correction_report(const XbarExperiment& exp, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+                                 const SchemeCorrection& scheme, core::RunDir& run) {
+  ArraySim plain(sim_spec(exp), W, EffectSet::none(), core::Rng(exp.seed));
+  const double g_min = exp.device.g_min, g_max = exp.device.g_max;
+  const CorrectionResult c = scheme.run(exp.circuit, plain.target_conductances(), g_min, g_max);
+  const InputEncoding enc(exp.mapping, exp.device.v_read);
+  const Eigen::MatrixXd V = enc.voltages(X, true);  // the row pulses the array really sees
+  const CorrectionError err = correction_error(exp.circuit, plain.target_conductances(), c.g_program, c.gain, V);
+  run.log().info("correction {}: {} iterations, gain {:.4f}, column-current error {:.3g} -> {:.3g}, {:.3f} s",
+                 c.method, c.iterations, c.gain, err.before.rel_rms, err.after.rel_rms, c.seconds);
+  core::write_csv(run.file("corrected_conductances.csv"), c.g_program);
+  return {{"method", c.method},
+          {"iterations", c.iterations},
+          {"converged", c.converged},
+          {"gain", c.gain},
+          {"seconds", c.seconds},
+          {"current_error_before", {{"relative_rms_error", err.before.rel_rms}, {"max_relative_error", err.before.max_rel}}},
+          {"current_error_after", {{"relative_rms_error", err.after.rel_rms}, {"max_relative_error", err.after.max_rel}}}};
+}
+
+Eigen::MatrixXd write_voltage_map(const XbarExperiment& exp, const Eigen::MatrixXd& G, const Eigen::VectorXd& v,
+                                  core::RunDir& run) {
+  ExactSolver solver(exp.circuit);
+  solver.program(G);
+  const NodeVoltages n = solver.nodes(v);
+  const Eigen::MatrixXd cell = n.u - n.v;
+  core::write_csv(run.file("cell_voltage.csv"), cell);
+  return cell;
+}
+
+// A table of the relative RMS output error of each effect, class and case, in that order.
+std::string summary_table(const nlohmann::json& effects, const nlohmann::json& classes, const nlohmann::json& cases) {
+  std::string s = "relative RMS output error vs the ideal product W^T x:";
+  auto row = [&](const std::string& name, const nlohmann::json& c) {
+    s += fmt::format("\n  {:<26} {:9.4f} %", name, 100.0 * c.at("relative_rms_error").get<double>());
+  };
+  for (int i = 0; i < kEffectCount; ++i) {
+    const std::string name(effect_name(static_cast<Effect>(i)));
+    row(name + " alone", effects.at(name));
+  }
+  for (const auto& c : error_classes()) row(std::string("class ") + c.name, classes.at(c.name));
+  for (const char* name : {"all", "ir_drop_only_corrected", "all_corrected"})
+    if (cases.contains(name)) row(name, cases.at(name));
+  return s;
+}
+
+}  // namespace
+
+XbarRun run_weights(const XbarExperiment& exp, core::RunDir& run, const std::string& spice_path) {
+  const core::Rng root(exp.seed);
+  const Eigen::MatrixXd W = load_weights(exp, core::fork(root, core::Stream::kWeights));
+  ArraySimSpec spec = sim_spec(exp);
+  spec.circuit.rows = static_cast<int>(W.rows());
+  XbarExperiment e = exp;
+  e.circuit.rows = spec.circuit.rows;
+  const Eigen::MatrixXd X = load_inputs(e, W.rows(), core::fork(root, core::Stream::kInputs));
+  const Eigen::MatrixXd ideal = W.transpose() * X;
+  core::write_csv(run.file("outputs_ideal.csv"), ideal.transpose());
+
+  nlohmann::json effects = nlohmann::json::object(), classes = nlohmann::json::object(), cases = nlohmann::json::object();
+  for (int i = 0; i < kEffectCount; ++i) {
+    const Effect fx = static_cast<Effect>(i);
+    effects[std::string(effect_name(fx))] = run_case(e, W, X, ideal, EffectSet::only(fx), nullptr).json;
+  }
+  for (const auto& c : error_classes()) {
+    EffectSet s;
+    for (Effect fx : c.effects) s.set(fx);
+    classes[c.name] = run_case(e, W, X, ideal, s, nullptr).json;
+    classes[c.name]["effects"] = effect_list(s);
+  }
+  CaseResult all = run_case(e, W, X, ideal, e.effects, nullptr);
+  core::write_csv(run.file("outputs_all.csv"), all.outputs.transpose());
+  cases["all"] = all.json;
+  nlohmann::json correction = nullptr;
+  if (e.correction_enabled) {
+    const auto scheme = make_correction(e.correction_params);
+    correction = correction_report(e, W, X, *scheme, run);
+    cases["ir_drop_only_corrected"] = run_case(e, W, X, ideal, EffectSet::only(Effect::kIrDrop), scheme.get()).json;
+    CaseResult corrected = run_case(e, W, X, ideal, e.effects, scheme.get());
+    core::write_csv(run.file("outputs_all_corrected.csv"), corrected.outputs.transpose());
+    cases["all_corrected"] = corrected.json;
+  }
+  ArraySim plain(spec, W, EffectSet::none(), root);
+  const Eigen::VectorXd v0 = e.device.v_read * X.col(0);  // analog-equivalent drive of the first input
+  XbarRun out;
+  if (e.voltage_map) out.cell_voltage = write_voltage_map(e, plain.target_conductances(), v0, run);
+  if (!spice_path.empty()) write_spice(spice_path, e.circuit, plain.target_conductances(), v0);
+  nlohmann::json result = {{"mode", "weights"},
+                           {"weights", {{"rows", W.rows()}, {"outputs", W.cols()}}},
+                           {"inputs", X.cols()},
+                           {"array", {{"rows", e.circuit.rows}, {"cols", e.circuit.cols},
+                                      {"cols_used", plain.mapping().layout().cols_used()}}},
+                           {"effects", effects},
+                           {"classes", classes},
+                           {"cases", cases},
+                           {"all_effects", effect_list(e.effects)},
+                           {"correction", correction}};
+  result["summary"] = summary_table(effects, classes, cases);
+  result["provenance"] = run.provenance();
+  run.write_json("result.json", result);
+  out.result = std::move(result);
+  return out;
+}
+
+}  // namespace cimlab::xbar

@@ -1,0 +1,129 @@
+#include "xbar/correction.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+
+namespace cimlab::xbar {
+namespace {
+
+constexpr double kGMin = 1e-6;    // S
+constexpr double kGMax = 100e-6;  // S
+
+// A seeded random 64 x 64 problem: 1-2 ohm wires, 0-100 ohm driver and sense, G in [1, 100] uS,
+// inputs uniform in [0, 0.2] V.
+struct Problem {
+  CircuitSpec circuit;
+  Eigen::MatrixXd g_target, V;
+
+  explicit Problem(std::uint64_t seed, int n = 64) {
+    core::Rng rng(seed);
+    core::Rng w = core::fork(rng, core::Stream::kWeights), in = core::fork(rng, core::Stream::kInputs);
+    circuit = CircuitSpec{n, n, rng.uniform(1, 2), rng.uniform(1, 2), rng.uniform(0, 100), rng.uniform(0, 100)};
+    g_target.resize(n, n);
+    for (Eigen::Index k = 0; k < g_target.size(); ++k) g_target(k) = w.uniform(kGMin, kGMax);
+    V.resize(n, 32);
+    for (Eigen::Index k = 0; k < V.size(); ++k) V(k) = in.uniform(0.0, 0.2);
+  }
+};
+
+CorrectionOptions options_for(const std::string& method) {
+  CorrectionOptions o;
+  o.method = method;
+  return o;
+}
+
+class EveryScheme : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryScheme, ReducesOutputErrorAndStaysInTheWindow) {
+  for (std::uint64_t seed : {11u, 12u}) {
+    const Problem p(seed);
+    const CorrectionResult r = correct(p.circuit, p.g_target, kGMin, kGMax, options_for(GetParam()));
+    EXPECT_EQ(r.method, GetParam());
+    EXPECT_GE(r.g_program.minCoeff(), kGMin);
+    EXPECT_LE(r.g_program.maxCoeff(), kGMax);
+    EXPECT_GT(r.gain, 0.0);
+    EXPECT_GT(r.iterations, 0);
+    EXPECT_EQ(r.history.size(), static_cast<std::size_t>(r.iterations));
+    const CorrectionError e = correction_error(p.circuit, p.g_target, r.g_program, r.gain, p.V);
+    EXPECT_LT(e.after.rel_rms, e.before.rel_rms) << "seed " << seed;
+    EXPECT_LT(e.after.max_rel, e.before.max_rel) << "seed " << seed;
+  }
+}
+
+TEST_P(EveryScheme, SameSeedSameResult) {
+  const Problem a(21, 32), b(21, 32);
+  const CorrectionResult ra = correct(a.circuit, a.g_target, kGMin, kGMax, options_for(GetParam()));
+  const CorrectionResult rb = correct(b.circuit, b.g_target, kGMin, kGMax, options_for(GetParam()));
+  EXPECT_EQ(ra.g_program, rb.g_program);
+  EXPECT_EQ(ra.gain, rb.gain);
+  EXPECT_EQ(ra.history, rb.history);
+}
+
+TEST_P(EveryScheme, FactoryBuildsTheNamedScheme) {
+  YAML::Node node;
+  node["method"] = GetParam();
+  node["max_iterations"] = 7;
+  core::Diagnostics diags;
+  const core::Params params = core::validate(node, correction_schema(), "correction.", {"test"}, diags);
+  ASSERT_TRUE(diags.empty());
+  const auto correction = make_correction(params);
+  EXPECT_EQ(correction->options().max_iterations, 7);
+  const Problem p(31, 16);
+  const CorrectionResult r = correction->run(p.circuit, p.g_target, kGMin, kGMax);
+  EXPECT_EQ(r.method, GetParam());
+  EXPECT_LE(r.iterations, 7);
+  const CorrectionOutcome o = correction->apply(p.circuit, p.g_target, kGMin, kGMax);
+  EXPECT_EQ(o.g_program, r.g_program);
+  EXPECT_EQ(o.gain, r.gain);
+}
+
+INSTANTIATE_TEST_SUITE_P(Correction, EveryScheme,
+                         ::testing::Values("comn", "multiplicative", "compensated", "response"));
+
+TEST(Correction, OwnSchemesBeatTheComnBaseline) {
+  for (std::uint64_t seed : {41u, 42u, 43u}) {
+    const Problem p(seed);
+    auto error_of = [&](const std::string& method) {
+      const CorrectionResult r = correct(p.circuit, p.g_target, kGMin, kGMax, options_for(method));
+      return correction_error(p.circuit, p.g_target, r.g_program, r.gain, p.V).after;
+    };
+    const OutputError comn = error_of("comn"), multiplicative = error_of("multiplicative");
+    const OutputError compensated = error_of("compensated"), response = error_of("response");
+    EXPECT_LT(compensated.rel_rms, comn.rel_rms) << "seed " << seed;
+    EXPECT_LT(compensated.rel_rms, multiplicative.rel_rms) << "seed " << seed;
+    EXPECT_LT(response.rel_rms, compensated.rel_rms) << "seed " << seed;
+    EXPECT_LT(response.max_rel, comn.max_rel) << "seed " << seed;
+  }
+}
+
+TEST(Correction, CompensatedKeepsColumnSumsExactAtTheReferenceInput) {
+  const Problem p(51);
+  const CorrectionResult r = correct(p.circuit, p.g_target, kGMin, kGMax, options_for("compensated"));
+  ASSERT_TRUE(r.converged);
+  const Eigen::MatrixXd v_ref = Eigen::MatrixXd::Constant(p.circuit.rows, 1, 0.1);
+  const CorrectionError e = correction_error(p.circuit, p.g_target, r.g_program, r.gain, v_ref);
+  EXPECT_LT(e.after.max_rel, 1e-3);
+}
+
+TEST(Correction, IdealCircuitNeedsNoCorrection) {
+  Problem p(61, 16);
+  p.circuit = CircuitSpec{16, 16};
+  for (const char* method : {"comn", "multiplicative", "compensated", "response"}) {
+    const CorrectionResult r = correct(p.circuit, p.g_target, kGMin, kGMax, options_for(method));
+    const CorrectionError e = correction_error(p.circuit, p.g_target, r.g_program, r.gain, p.V);
+    EXPECT_LT(e.after.max_rel, 1e-9) << method;
+  }
+}
+
+TEST(Correction, RejectsTargetsOutsideTheWindow) {
+  Problem p(71, 8);
+  p.g_target(3, 4) = 2 * kGMax;
+  EXPECT_THROW(correct(p.circuit, p.g_target, kGMin, kGMax, options_for("comn")), core::ModelError);
+  EXPECT_THROW(correct(p.circuit, p.g_target.topRows(4), kGMin, 4 * kGMax, options_for("comn")), core::ModelError);
+  EXPECT_THROW(correct(p.circuit, p.g_target, 0.0, 4 * kGMax, options_for("response")), core::ModelError);
+}
+
+}  // namespace
+}  // namespace cimlab::xbar

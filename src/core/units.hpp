@@ -32,6 +32,6 @@ std::string_view dim_name(Dim dim);
 std::optional<double> parse_quantity(std::string_view text, Dim dim, std::string* error);
 
 // Formats an SI value with an engineering prefix, e.g. 1.5e-5 S -> "15 uS".
-std::string format_quantity(double si_value, Dim dim);
+std::string format_quantity(double value, Dim dim);
 
 }  // namespace cimlab::core

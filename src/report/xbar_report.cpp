@@ -157,6 +157,17 @@ void add_correction(Page& page, const json& result) {
              {{"relative RMS", percent(number(before, "relative_rms_error")), percent(number(after, "relative_rms_error"))},
               {"maximum relative", percent(number(before, "max_relative_error")),
                percent(number(after, "max_relative_error"))}});
+  const json& compared = child(c, "compared");
+  if (!compared.is_array() || compared.empty()) return;
+  std::vector<TableRow> rows;
+  auto row = [&](const json& scheme) {
+    rows.push_back({scalar(scheme, "method"), scalar(scheme, "iterations"), scalar(scheme, "seconds", "s"),
+                    scalar(scheme, "gain"), percent(number(child(scheme, "current_error_after"), "relative_rms_error"))});
+  };
+  row(c);
+  for (const json& scheme : compared) row(scheme);
+  page.paragraph("Every scheme on the same array and inputs (comn is the seed paper's iteration as released in CoMN):");
+  page.table({"scheme", "iterations", "time", "gain", "column-current error after"}, rows);
 }
 
 void add_voltage_map(Page& page, const Eigen::MatrixXd* cell_voltage) {

@@ -112,24 +112,46 @@ nlohmann::json effect_list(EffectSet s) {
   return out;
 }
 
-nlohmann::json correction_report(const XbarExperiment& exp, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
-                                 const SchemeCorrection& scheme, core::RunDir& run) {
-  ArraySim plain(sim_spec(exp), W, EffectSet::none(), core::Rng(exp.seed));
-  const double g_min = exp.device.g_min, g_max = exp.device.g_max;
-  const CorrectionResult c = scheme.run(exp.circuit, plain.target_conductances(), g_min, g_max);
-  const InputEncoding enc(exp.mapping, exp.device.v_read);
-  const Eigen::MatrixXd V = enc.voltages(X, true);  // the row pulses the array really sees
-  const CorrectionError err = correction_error(exp.circuit, plain.target_conductances(), c.g_program, c.gain, V);
-  run.log().info("correction {}: {} iterations, gain {:.4f}, column-current error {:.3g} -> {:.3g}, {:.3f} s",
-                 c.method, c.iterations, c.gain, err.before.rel_rms, err.after.rel_rms, c.seconds);
-  core::write_csv(run.file("corrected_conductances.csv"), c.g_program);
+nlohmann::json error_json(const OutputError& e) {
+  return {{"relative_rms_error", e.rel_rms}, {"max_relative_error", e.max_rel}};
+}
+
+// One correction scheme on the array's target conductances: gain, iterations, time and the column-current
+// error against the ideal product for the row pulses the array really sees.
+nlohmann::json scheme_report(const XbarExperiment& exp, const Eigen::MatrixXd& g_target, const Eigen::MatrixXd& V,
+                             const CorrectionOptions& options, Eigen::MatrixXd* g_program) {
+  const CorrectionResult c = correct(exp.circuit, g_target, exp.device.g_min, exp.device.g_max, options);
+  const CorrectionError err = correction_error(exp.circuit, g_target, c.g_program, c.gain, V);
+  if (g_program) *g_program = c.g_program;
   return {{"method", c.method},
           {"iterations", c.iterations},
           {"converged", c.converged},
           {"gain", c.gain},
           {"seconds", c.seconds},
-          {"current_error_before", {{"relative_rms_error", err.before.rel_rms}, {"max_relative_error", err.before.max_rel}}},
-          {"current_error_after", {{"relative_rms_error", err.after.rel_rms}, {"max_relative_error", err.after.max_rel}}}};
+          {"current_error_before", error_json(err.before)},
+          {"current_error_after", error_json(err.after)}};
+}
+
+// The configured scheme in full, plus the other fast schemes side by side (the seed paper's CoMN
+// iteration is always among them, as the baseline).
+nlohmann::json correction_report(const XbarExperiment& exp, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+                                 core::RunDir& run) {
+  const ArraySim plain(sim_spec(exp), W, EffectSet::none(), core::Rng(exp.seed));
+  const Eigen::MatrixXd V = InputEncoding(exp.mapping, exp.device.v_read).voltages(X, true);
+  const CorrectionOptions options = make_correction_options(exp.correction_params);
+  Eigen::MatrixXd g_program;
+  nlohmann::json report = scheme_report(exp, plain.target_conductances(), V, options, &g_program);
+  core::write_csv(run.file("corrected_conductances.csv"), g_program);
+  run.log().info("correction {}: {}", options.method, report.dump());
+  nlohmann::json compared = nlohmann::json::array();
+  for (const char* method : {"comn", "multiplicative", "compensated"}) {
+    if (method == options.method) continue;
+    CorrectionOptions other = options;
+    other.method = method;
+    compared.push_back(scheme_report(exp, plain.target_conductances(), V, other, nullptr));
+  }
+  report["compared"] = compared;
+  return report;
 }
 
 Eigen::MatrixXd write_voltage_map(const XbarExperiment& exp, const Eigen::MatrixXd& G, const Eigen::VectorXd& v,
@@ -188,7 +210,7 @@ XbarRun run_weights(const XbarExperiment& exp, core::RunDir& run, const std::str
   nlohmann::json correction = nullptr;
   if (e.correction_enabled) {
     const auto scheme = make_correction(e.correction_params);
-    correction = correction_report(e, W, X, *scheme, run);
+    correction = correction_report(e, W, X, run);
     cases["ir_drop_only_corrected"] = run_case(e, W, X, ideal, EffectSet::only(Effect::kIrDrop), scheme.get()).json;
     CaseResult corrected = run_case(e, W, X, ideal, e.effects, scheme.get());
     core::write_csv(run.file("outputs_all_corrected.csv"), corrected.outputs.transpose());

@@ -24,38 +24,32 @@ Eigen::Map<const Pack<KB>> pk(const double* x) {
 template <int KB>
 constexpr int kRowGroup = KB >= 8 ? 2 : (KB >= 4 ? 4 : 8);
 
-// Terminal conductances, links and Dirichlet flags of one wire family of n nodes: `lines` lines of
-// `length` nodes (node = l * line_stride + p * pos_stride), each attached to its terminal through
-// r_end ohm at p = 0 (rows) or p = length - 1 (columns, sensed_at_end) and, if two_sided, at the other
-// end too (the same node when length == 1).
-void init_wires(Lines& L, std::size_t n, int lines, int length, int line_stride, int pos_stride, double r_wire,
-                double r_end, bool two_sided, bool sensed_at_end) {
-  L.term.assign(n, 0.0);
-  L.link.assign(n, 0.0);
-  L.fixed.assign(n, 0);
+// The wire pattern of one family (`length` nodes per line, n nodes in all): each line is attached to
+// its terminal through r_end ohm at p = 0 (rows) or p = length - 1 (columns, sensed_at_end) and, if
+// two_sided, at the other end too (the same node when length == 1). A segment next to a fixed node
+// becomes a terminal conductance of its free end.
+void init_wires(Lines& L, std::size_t n, int length, double r_wire, double r_end, bool two_sided, bool sensed_at_end) {
+  L.term.assign(length, 0.0);
+  L.link.assign(length, 0.0);
+  L.fixed.assign(length, 0);
   L.h.assign(n, 0.0);
   L.inv.assign(n, 0.0);
-  const double g_wire = length > 1 ? 1.0 / r_wire : 0.0;
-  for (int l = 0; l < lines; ++l) {
-    const auto node = [&](int p) { return static_cast<std::size_t>(l) * line_stride + static_cast<std::size_t>(p) * pos_stride; };
-    const int first = sensed_at_end ? length - 1 : 0;
-    const int ends[2] = {first, length - 1 - first};
-    for (int e = 0; e < (two_sided ? 2 : 1); ++e) {
-      if (r_end == 0.0) {
-        L.fixed[node(ends[e])] = 1;
-      } else {
-        L.term[node(ends[e])] += 1.0 / r_end;
-      }
+  const int first = sensed_at_end ? length - 1 : 0;
+  const int ends[2] = {first, length - 1 - first};
+  for (int e = 0; e < (two_sided ? 2 : 1); ++e) {
+    if (r_end == 0.0) {
+      L.fixed[ends[e]] = 1;
+    } else {
+      L.term[ends[e]] += 1.0 / r_end;
     }
-    for (int p = 0; p + 1 < length; ++p) {
-      const std::size_t a = node(p), b = node(p + 1);
-      if (!L.fixed[a] && !L.fixed[b]) {
-        L.link[a] = g_wire;
-      } else if (!L.fixed[b]) {
-        L.term[b] += g_wire;
-      } else if (!L.fixed[a]) {
-        L.term[a] += g_wire;
-      }
+  }
+  for (int p = 0; p + 1 < length; ++p) {
+    if (!L.fixed[p] && !L.fixed[p + 1]) {
+      L.link[p] = 1.0 / r_wire;
+    } else if (!L.fixed[p + 1]) {
+      L.term[p + 1] += 1.0 / r_wire;
+    } else if (!L.fixed[p]) {
+      L.term[p] += 1.0 / r_wire;
     }
   }
   L.any_fixed = std::any_of(L.fixed.begin(), L.fixed.end(), [](std::uint8_t f) { return f != 0; });
@@ -70,9 +64,9 @@ void factor_lines(Lines& L, int lines, int length, int line_stride, int pos_stri
     for (int l = 0; l < lines; ++l) {
       const std::size_t n = static_cast<std::size_t>(l) * line_stride + static_cast<std::size_t>(p) * pos_stride;
       const double t = L.h[n] + prev[l] * excess[l] / (prev[l] + excess[l]);
-      L.inv[n] = 1.0 / (t + L.link[n]);
+      L.inv[n] = 1.0 / (t + L.link[p]);
       excess[l] = t;
-      prev[l] = L.link[n];
+      prev[l] = L.link[p];
     }
   }
 }
@@ -88,17 +82,17 @@ void solve_cols(const Lines& L, const NodeLayout& lay, double* w) {
       for (std::size_t j = 0; j < C; ++j) pk<KB>(wq + j * KB) *= inv[j];
       continue;
     }
-    const double* link = &L.link[(q - 1) * C];
+    const double link = L.link[q - 1];
     const double* wp = wq - C * KB;
     for (std::size_t j = 0; j < C; ++j)
-      pk<KB>(wq + j * KB) = inv[j] * (pk<KB>(wq + j * KB) + link[j] * pk<KB>(wp + j * KB));
+      pk<KB>(wq + j * KB) = inv[j] * (pk<KB>(wq + j * KB) + link * pk<KB>(wp + j * KB));
   }
   for (int q = lay.col_nodes - 2; q >= 0; --q) {
     const double* inv = &L.inv[q * C];
-    const double* link = &L.link[q * C];
+    const double link = L.link[q];
     double* wq = w + q * C * KB;
     const double* wn = wq + C * KB;
-    for (std::size_t j = 0; j < C; ++j) pk<KB>(wq + j * KB) += (link[j] * inv[j]) * pk<KB>(wn + j * KB);
+    for (std::size_t j = 0; j < C; ++j) pk<KB>(wq + j * KB) += (link * inv[j]) * pk<KB>(wn + j * KB);
   }
 }
 
@@ -194,13 +188,13 @@ void update_row_group(const Lines& L, int n, int pitch, int i0, const double* al
       if (c == 0) {
         pk<KB>(qz + m * KB) = L.inv[m] * rm;
       } else {
-        pk<KB>(qz + m * KB) = L.inv[m] * (rm + L.link[m - 1] * pk<KB>(qz + (m - 1) * KB));
+        pk<KB>(qz + m * KB) = L.inv[m] * (rm + L.link[c - 1] * pk<KB>(qz + (m - 1) * KB));
       }
     }
   for (int c = n - 1; c >= 0; --c)
     for (int g = 0; g < NR; ++g) {
       const std::size_t m = base + static_cast<std::size_t>(g) * pitch + c;
-      if (c + 1 < n) pk<KB>(qz + m * KB) += (L.link[m] * L.inv[m]) * pk<KB>(qz + (m + 1) * KB);
+      if (c + 1 < n) pk<KB>(qz + m * KB) += (L.link[c] * L.inv[m]) * pk<KB>(qz + (m + 1) * KB);
       rz[g] += pk<KB>(r + m * KB) * pk<KB>(qz + m * KB);
     }
   for (int g = 0; g < NR; ++g) {
@@ -223,27 +217,32 @@ NodeLayout NodeLayout::of(const CircuitSpec& spec) {
 
 SchurSystem::SchurSystem(const CircuitSpec& spec) : layout_(NodeLayout::of(spec)) {
   const NodeLayout& lay = layout_;
-  init_wires(rows_, lay.u_count(), lay.rows, lay.row_nodes, lay.row_pitch, 1, spec.r_row, spec.r_driver,
-             spec.two_sided_drive, false);
-  init_wires(cols_, lay.v_count(), lay.cols, lay.col_nodes, 1, lay.cols, spec.r_col, spec.r_sense,
-             spec.two_sided_sense, true);
+  init_wires(rows_, lay.u_count(), lay.row_nodes, spec.r_row, spec.r_driver, spec.two_sided_drive, false);
+  init_wires(cols_, lay.v_count(), lay.col_nodes, spec.r_col, spec.r_sense, spec.two_sided_sense, true);
 }
 
 void SchurSystem::assemble(const double* cell_g) {
   const NodeLayout& lay = layout_;
-  const std::size_t cells = static_cast<std::size_t>(lay.rows) * lay.cols;
-  cell_g_.assign(cell_g, cell_g + cells);
-  g_uv_.resize(cells);
-  for (Lines* L : {&rows_, &cols_})
-    for (std::size_t n = 0; n < L->h.size(); ++n) L->h[n] = L->fixed[n] ? 1.0 : L->term[n];
+  const std::size_t C = lay.cols;
+  if (rows_.any_fixed || cols_.any_fixed) cell_g_.assign(cell_g, cell_g + lay.rows * C);
+  g_uv_.resize(lay.rows * C);
+  for (int i = 0; i < lay.rows; ++i)
+    for (int p = 0; p < lay.row_nodes; ++p) rows_.h[i * lay.row_pitch + p] = rows_.fixed[p] ? 1.0 : rows_.term[p];
+  for (int q = 0; q < lay.col_nodes; ++q)
+    for (std::size_t j = 0; j < C; ++j) cols_.h[q * C + j] = cols_.fixed[q] ? 1.0 : cols_.term[q];
   for (int i = 0; i < lay.rows; ++i) {
-    for (int j = 0; j < lay.cols; ++j) {
-      const std::size_t c = static_cast<std::size_t>(i) * lay.cols + j;
-      const int nu = lay.u_node(i, j), nv = lay.v_node(i, j);
-      const bool fu = rows_.fixed[nu], fv = cols_.fixed[nv];
-      rows_.h[nu] += fu ? 0.0 : cell_g[c];
-      cols_.h[nv] += fv ? 0.0 : cell_g[c];
-      g_uv_[c] = (fu || fv) ? 0.0 : cell_g[c];
+    const int q = lay.full_cols() ? i : 0;
+    const double* gi = cell_g + i * C;
+    double* hu = &rows_.h[static_cast<std::size_t>(i) * lay.row_pitch];
+    double* hv = &cols_.h[q * C];
+    double* guv = &g_uv_[i * C];
+    const double col_free = cols_.fixed[q] ? 0.0 : 1.0;
+    for (std::size_t j = 0; j < C; ++j) {
+      const std::size_t p = lay.full_rows() ? j : 0;
+      const double row_free = rows_.fixed[p] ? 0.0 : 1.0;
+      hu[p] += row_free * gi[j];
+      hv[j] += col_free * gi[j];
+      guv[j] = row_free * col_free * gi[j];
     }
   }
   factor_lines(rows_, lay.rows, lay.row_nodes, lay.row_pitch, 1);
@@ -260,13 +259,13 @@ bool SchurSystem::build_rhs(const BlockDrive& d, double* bu, double* bv) const {
   for (int i = 0; i < lay.rows; ++i)
     for (int p = 0; p < lay.row_nodes; ++p) {
       const std::size_t n = static_cast<std::size_t>(i) * lay.row_pitch + p;
-      const double t = rows_.fixed[n] ? 0.0 : rows_.term[n];
+      const double t = rows_.fixed[p] ? 0.0 : rows_.term[p];
       pk<KB>(bu + n * KB) = d.row_volts ? Pack<KB>(t * pk<KB>(d.row_volts + i * KB)) : zero;
     }
   for (int q = 0; q < lay.col_nodes; ++q)
     for (int j = 0; j < lay.cols; ++j) {
       const std::size_t n = static_cast<std::size_t>(q) * lay.cols + j;
-      const double t = cols_.fixed[n] ? 1.0 : cols_.term[n];
+      const double t = cols_.fixed[q] ? 1.0 : cols_.term[q];
       pk<KB>(bv + n * KB) = d.col_volts ? Pack<KB>(t * pk<KB>(d.col_volts + j * KB)) : zero;
     }
   const bool bv_nonzero = d.col_volts || (rows_.any_fixed && d.row_volts) || d.cell_sources;
@@ -275,7 +274,7 @@ bool SchurSystem::build_rhs(const BlockDrive& d, double* bu, double* bv) const {
     for (int j = 0; j < lay.cols; ++j) {
       const std::size_t c = static_cast<std::size_t>(i) * lay.cols + j;
       const std::size_t nu = lay.u_node(i, j), nv = lay.v_node(i, j);
-      const bool fu = rows_.fixed[nu], fv = cols_.fixed[nv];
+      const bool fu = rows_.fixed[lay.full_rows() ? j : 0], fv = cols_.fixed[lay.full_cols() ? i : 0];
       if (fu && !fv && d.row_volts) pk<KB>(bv + nv * KB) += cell_g_[c] * pk<KB>(d.row_volts + i * KB);
       if (fv && !fu && d.col_volts) pk<KB>(bu + nu * KB) += cell_g_[c] * pk<KB>(d.col_volts + j * KB);
       if (d.cell_sources && !fu) pk<KB>(bu + nu * KB) -= pk<KB>(d.cell_sources + c * KB);
@@ -307,10 +306,10 @@ void SchurSystem::forward_cols(const double* z, const double* beta, double* p, d
       for (std::size_t j = 0; j < C; ++j) pk<KB>(yi + j * KB) = (inv[j] * gi[j]) * pk<KB>(pi + j * ps);
       continue;
     }
-    const double* link = &cols_.link[(i - 1) * C];
+    const double link = cols_.link[i - 1];
     const double* yp = yi - C * KB;
     for (std::size_t j = 0; j < C; ++j)
-      pk<KB>(yi + j * KB) = inv[j] * (gi[j] * pk<KB>(pi + j * ps) + link[j] * pk<KB>(yp + j * KB));
+      pk<KB>(yi + j * KB) = inv[j] * (gi[j] * pk<KB>(pi + j * ps) + link * pk<KB>(yp + j * KB));
   }
   if (!lay.full_cols())
     for (std::size_t j = 0; j < C; ++j) pk<KB>(yc + j * KB) *= cols_.inv[j];
@@ -327,15 +326,15 @@ SchurSystem::Dots SchurSystem::backward_cols(const double* p, double* yc, double
     double* x = yc + (lay.full_cols() ? i * C * KB : 0);
     if (lay.full_cols() && i + 1 < lay.rows) {
       const double* inv = &cols_.inv[i * C];
-      const double* link = &cols_.link[i * C];
+      const double link = cols_.link[i];
       const double* xn = x + C * KB;
-      for (std::size_t j = 0; j < C; ++j) pk<KB>(x + j * KB) += (link[j] * inv[j]) * pk<KB>(xn + j * KB);
+      for (std::size_t j = 0; j < C; ++j) pk<KB>(x + j * KB) += (link * inv[j]) * pk<KB>(xn + j * KB);
     }
     const double* pi = p + i * nu;
     double* qi = q + i * nu;
     const double* gi = &g_uv_[i * C];
     if (lay.full_rows()) {
-      row_stencil<KB>(&rows_.h[i * pitch], &rows_.link[i * pitch], gi, pi, x, qi, static_cast<int>(n));
+      row_stencil<KB>(&rows_.h[i * pitch], rows_.link.data(), gi, pi, x, qi, static_cast<int>(n));
     } else {
       Pack<KB> s = Pack<KB>::Zero();
       for (std::size_t j = 0; j < C; ++j) s += gi[j] * pk<KB>(x + j * KB);
@@ -366,7 +365,7 @@ void SchurSystem::set_fixed_rows(const double* row_volts, double* u) const {
   for (int i = 0; i < layout_.rows; ++i)
     for (int p = 0; p < layout_.row_nodes; ++p) {
       const std::size_t n = static_cast<std::size_t>(i) * layout_.row_pitch + p;
-      if (!rows_.fixed[n]) continue;
+      if (!rows_.fixed[p]) continue;
       if (row_volts) {
         pk<KB>(u + n * KB) = pk<KB>(row_volts + i * KB);
       } else {

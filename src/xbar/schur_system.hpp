@@ -40,13 +40,14 @@ struct NodeLayout {
   int v_node(int i, int j) const { return (col_nodes == 1 ? 0 : i) * cols + j; }
 };
 
-// One family of independent tridiagonal lines (all rows or all columns), in node order.
+// One family of independent tridiagonal lines (all rows or all columns). Every line has the same wire
+// pattern, stored once per position p; the diagonal and the pivots depend on the cells, per node.
 struct Lines {
-  std::vector<double> term;         // conductance from the node to its line's terminal, S
-  std::vector<double> link;         // conductance to the next node of the line, S (0 at ends / fixed)
-  std::vector<std::uint8_t> fixed;  // tied to the terminal by zero resistance (Dirichlet)
-  std::vector<double> h;            // diagonal minus links: term + cells, S (1 at fixed nodes)
-  std::vector<double> inv;          // 1 / Thomas pivot, 1/S
+  std::vector<double> term;         // [p] conductance from the node to its line's terminal, S
+  std::vector<double> link;         // [p] conductance to node p + 1, S (0 at the end and next to fixed)
+  std::vector<std::uint8_t> fixed;  // [p] tied to the terminal by zero resistance (Dirichlet)
+  std::vector<double> h;            // [node] diagonal minus links: term + cells, S (1 at fixed nodes)
+  std::vector<double> inv;          // [node] 1 / Thomas pivot, 1/S
   bool any_fixed = false;
 };
 

@@ -59,7 +59,10 @@ SparseLuSolver::SparseLuSolver(const CircuitSpec& spec) : spec_(spec) { report_.
 
 void SparseLuSolver::program(const Eigen::MatrixXd& G) {
   if (G.rows() != spec_.rows || G.cols() != spec_.cols)
-    throw core::ModelError(fmt::format("sparse_lu: G is {} x {}, the array is {} x {}", G.rows(), G.cols(), spec_.rows, spec_.cols));
+    throw core::ModelError(
+        fmt::format("sparse_lu: G is {} x {}, the array is {} x {}", G.rows(), G.cols(), spec_.rows, spec_.cols));
+  if (!(G.array() > 0.0).all() || !G.allFinite())
+    throw core::ModelError("sparse_lu: every conductance must be finite and > 0 S");
   net_ = build_netlist(spec_, G);
   system_ = assemble_nodal_system(net_);
   if (net_.free_count > 0) {

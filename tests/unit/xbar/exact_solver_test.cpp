@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "core/errors.hpp"
@@ -74,7 +75,7 @@ TEST(ExactSolver, IdealCircuitIsBitwiseTheIdealProduct) {
   EXPECT_EQ(solver.last_report().method, "ideal");
   EXPECT_TRUE((solver.transfer_matrix().array() == G.array()).all());
   const NodeVoltages n = solver.nodes(V.col(0));
-  EXPECT_TRUE((n.u.array().colwise() == V.col(0).array()).all());
+  EXPECT_TRUE((n.u.array() == V.col(0).replicate(1, 21).array()).all());
   EXPECT_TRUE((n.v.array() == 0.0).all());
 }
 
@@ -180,6 +181,19 @@ TEST(ExactSolver, NewtonSatisfiesKirchhoffWithNonlinearCells) {
       for (int j = 0; j < 12; ++j) expected(j) += options.iv.current(G(i, j), n.u(i, j) - n.v(i, j));
     EXPECT_LT(max_relative_error(I, expected), 1e-12);
   }
+}
+
+TEST(ExactSolver, NonlinearIdealCircuitIsTheCellLaw) {
+  core::Rng rng(27);
+  const CircuitSpec spec{9, 4};
+  const Eigen::MatrixXd G = testing::random_conductances(rng, 9, 4, 1e-6, 1e-4);
+  const Eigen::VectorXd v = testing::random_inputs(rng, 9, 1, 0.5);
+  ExactSolverOptions options;
+  options.iv = {device::CellIV::Kind::kSinh, 0.1};
+  Eigen::VectorXd expected = Eigen::VectorXd::Zero(4);
+  for (int i = 0; i < 9; ++i)
+    for (int j = 0; j < 4; ++j) expected(j) += options.iv.current(G(i, j), v(i));
+  EXPECT_LT(max_relative_error(exact_currents(spec, G, v, options), expected), 1e-15);
 }
 
 TEST(ExactSolver, NearlyLinearCellsMatchTheLinearSolution) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 namespace cimlab::core {
@@ -177,10 +178,19 @@ std::optional<ParamValue> parse_value(const ParamSpec& spec, const YAML::Node& n
       return std::nullopt;
     }
     case ParamType::kString:
-    case ParamType::kPath:
       if (node.IsScalar()) return ParamValue{node.Scalar()};
       ctx.diags.add(at(node, ctx.origin, fmt::format("'{}' must be a string", key)));
       return std::nullopt;
+    case ParamType::kPath: {
+      if (!node.IsScalar() || node.Scalar().empty()) {
+        ctx.diags.add(at(node, ctx.origin, fmt::format("'{}' must be a file path", key)));
+        return std::nullopt;
+      }
+      // A relative path is relative to the folder of the file that wrote it.
+      std::filesystem::path path(node.Scalar());
+      if (path.is_relative()) path = std::filesystem::path(ctx.origin.file).parent_path() / path;
+      return ParamValue{path.lexically_normal().string()};
+    }
     case ParamType::kChoice: {
       const std::string s = node.IsScalar() ? node.Scalar() : "";
       if (std::find(spec.choices.begin(), spec.choices.end(), s) != spec.choices.end()) return ParamValue{s};

@@ -21,6 +21,7 @@
 
 namespace cimlab::core {
 
+// kPath values are resolved against the folder of the config file that holds them.
 enum class ParamType { kReal, kInteger, kBoolean, kString, kChoice, kRealList, kPath };
 
 struct ParamSpec {

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <filesystem>
 
 #include "device/presets.hpp"
 #include "xbar/array_spec.hpp"
@@ -66,11 +65,6 @@ const core::Schema& ir_drop_common_schema() {
   static const core::Schema s{"ir_drop", "how IR drop is computed: exact solver or an approximation",
                               {ParamSpec::string("type", "exact", "the IR-drop model: one of the ir_drop.<type> components below")}};
   return s;
-}
-
-std::string relative_to(const core::Origin& origin, const std::string& file) {
-  if (file.empty() || std::filesystem::path(file).is_absolute()) return file;
-  return (std::filesystem::path(origin.file).parent_path() / file).string();
 }
 
 // Validates a section and records its resolved values.
@@ -164,10 +158,10 @@ void build_specs(const core::ConfigFile& cfg, const Sections& s, XbarExperiment&
   exp.adc = make_adc_spec(s.adc, cfg.origin, diags);
   exp.correction_enabled = exp.correction_params.boolean("enabled");
   const core::Params& w = s.weights;
-  exp.weights = {relative_to(cfg.origin, w.has("file") ? w.str("file") : ""), w.str("distribution"), w.real("scale"),
+  exp.weights = {w.has("file") ? w.str("file") : "", w.str("distribution"), w.real("scale"),
                  static_cast<int>(w.integer("cols"))};
   const core::Params& in = s.inputs;
-  exp.inputs = {relative_to(cfg.origin, in.has("file") ? in.str("file") : ""), static_cast<int>(in.integer("count")),
+  exp.inputs = {in.has("file") ? in.str("file") : "", static_cast<int>(in.integer("count")),
                 in.real("density")};
   for (int e = 0; e < kEffectCount; ++e)
     exp.effects.set(static_cast<Effect>(e), s.effects.boolean(std::string(effect_name(static_cast<Effect>(e)))));

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/matrix_io.hpp"
+#include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "xbar/correction.hpp"
 #include "xbar/exact_solver.hpp"
@@ -180,44 +181,65 @@ std::string summary_table(const nlohmann::json& effects, const nlohmann::json& c
   return s;
 }
 
-}  // namespace
-
-XbarRun run_weights(const XbarExperiment& exp, core::RunDir& run, const std::string& spice_path) {
-  const core::Rng root(exp.seed);
-  const Eigen::MatrixXd W = load_weights(exp, core::fork(root, core::Stream::kWeights));
-  ArraySimSpec spec = sim_spec(exp);
-  spec.circuit.rows = static_cast<int>(W.rows());
-  XbarExperiment e = exp;
-  e.circuit.rows = spec.circuit.rows;
-  const Eigen::MatrixXd X = load_inputs(e, W.rows(), core::fork(root, core::Stream::kInputs));
-  const Eigen::MatrixXd ideal = W.transpose() * X;
-  core::write_csv(run.file("outputs_ideal.csv"), ideal.transpose());
-
-  nlohmann::json effects = nlohmann::json::object(), classes = nlohmann::json::object(), cases = nlohmann::json::object();
+// Each effect alone and each of the five classes: the error budget.
+nlohmann::json error_budget(const XbarExperiment& e, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+                            const Eigen::MatrixXd& ideal, core::Progress& progress) {
+  nlohmann::json effects = nlohmann::json::object(), classes = nlohmann::json::object();
   for (int i = 0; i < kEffectCount; ++i) {
     const Effect fx = static_cast<Effect>(i);
     effects[std::string(effect_name(fx))] = run_case(e, W, X, ideal, EffectSet::only(fx), nullptr).json;
+    progress.advance();
   }
   for (const auto& c : error_classes()) {
     EffectSet s;
     for (Effect fx : c.effects) s.set(fx);
     classes[c.name] = run_case(e, W, X, ideal, s, nullptr).json;
     classes[c.name]["effects"] = effect_list(s);
+    progress.advance();
   }
+  return {{"effects", effects}, {"classes", classes}};
+}
+
+// All effects together, and with weight-mapping correction when enabled (then also IR drop alone).
+nlohmann::json all_together(const XbarExperiment& e, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+                            const Eigen::MatrixXd& ideal, core::RunDir& run, nlohmann::json& correction,
+                            core::Progress& progress) {
+  nlohmann::json cases = nlohmann::json::object();
   CaseResult all = run_case(e, W, X, ideal, e.effects, nullptr);
   core::write_csv(run.file("outputs_all.csv"), all.outputs.transpose());
   cases["all"] = all.json;
+  progress.advance();
+  if (!e.correction_enabled) return cases;
+  const auto scheme = make_correction(e.correction_params);
+  correction = correction_report(e, W, X, run);
+  cases["ir_drop_only_corrected"] = run_case(e, W, X, ideal, EffectSet::only(Effect::kIrDrop), scheme.get()).json;
+  CaseResult corrected = run_case(e, W, X, ideal, e.effects, scheme.get());
+  core::write_csv(run.file("outputs_all_corrected.csv"), corrected.outputs.transpose());
+  cases["all_corrected"] = corrected.json;
+  progress.advance();
+  return cases;
+}
+
+}  // namespace
+
+XbarRun run_weights(const XbarExperiment& e, core::RunDir& run, const std::string& spice_path) {
+  const core::Rng root(e.seed);
+  const Eigen::MatrixXd W = load_weights(e, core::fork(root, core::Stream::kWeights));
+  const Eigen::MatrixXd X = load_inputs(e, W.rows(), core::fork(root, core::Stream::kInputs));
+  const Eigen::MatrixXd ideal = W.transpose() * X;
+  core::write_csv(run.file("outputs_ideal.csv"), ideal.transpose());
+
+  core::Progress progress("xbar", kEffectCount + static_cast<int>(error_classes().size()) + 2);
+  const nlohmann::json budget = error_budget(e, W, X, ideal, progress);
   nlohmann::json correction = nullptr;
-  if (e.correction_enabled) {
-    const auto scheme = make_correction(e.correction_params);
-    correction = correction_report(e, W, X, run);
-    cases["ir_drop_only_corrected"] = run_case(e, W, X, ideal, EffectSet::only(Effect::kIrDrop), scheme.get()).json;
-    CaseResult corrected = run_case(e, W, X, ideal, e.effects, scheme.get());
-    core::write_csv(run.file("outputs_all_corrected.csv"), corrected.outputs.transpose());
-    cases["all_corrected"] = corrected.json;
-  }
-  ArraySim plain(spec, W, EffectSet::none(), root);
-  const Eigen::VectorXd v0 = e.device.v_read * X.col(0);  // analog-equivalent drive of the first input
+  const nlohmann::json cases = all_together(e, W, X, ideal, run, correction, progress);
+  progress.finish();
+
+  const ArraySim plain(sim_spec(e), W, EffectSet::none(), root);
+  // The IR-drop map and netlist use the analog-equivalent drive of the first input (rows beyond the
+  // weights' stay at 0 V).
+  Eigen::VectorXd v0 = Eigen::VectorXd::Zero(e.circuit.rows);
+  v0.head(W.rows()) = e.device.v_read * X.col(0);
   XbarRun out;
   if (e.voltage_map) out.cell_voltage = write_voltage_map(e, plain.target_conductances(), v0, run);
   if (!spice_path.empty()) write_spice(spice_path, e.circuit, plain.target_conductances(), v0);
@@ -226,12 +248,12 @@ XbarRun run_weights(const XbarExperiment& exp, core::RunDir& run, const std::str
                            {"inputs", X.cols()},
                            {"array", {{"rows", e.circuit.rows}, {"cols", e.circuit.cols},
                                       {"cols_used", plain.mapping().layout().cols_used()}}},
-                           {"effects", effects},
-                           {"classes", classes},
+                           {"effects", budget.at("effects")},
+                           {"classes", budget.at("classes")},
                            {"cases", cases},
                            {"all_effects", effect_list(e.effects)},
                            {"correction", correction}};
-  result["summary"] = summary_table(effects, classes, cases);
+  result["summary"] = summary_table(budget.at("effects"), budget.at("classes"), cases);
   result["provenance"] = run.provenance();
   run.write_json("result.json", result);
   out.result = std::move(result);

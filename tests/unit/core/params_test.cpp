@@ -97,3 +97,12 @@ TEST(Config, UnknownSectionSuggested) {
   ASSERT_EQ(d.items().size(), 1u);
   EXPECT_NE(d.items()[0].message.find("did you mean 'array'"), std::string::npos);
 }
+
+TEST(Params, PathsAreRelativeToTheirConfigFile) {
+  const Schema schema{"weights", "test", {ParamSpec::path("file", "a file")}};
+  const ConfigFile cfg = parse_config("weights: {file: data/w.csv}\nabs: {file: /x/y.csv}\n", "/cfg/dir/exp.yaml");
+  Diagnostics d;
+  EXPECT_EQ(validate(cfg.root["weights"], schema, "weights.", cfg.origin, d).str("file"), "/cfg/dir/data/w.csv");
+  EXPECT_EQ(validate(cfg.root["abs"], schema, "abs.", cfg.origin, d).str("file"), "/x/y.csv");
+  EXPECT_TRUE(d.empty());
+}

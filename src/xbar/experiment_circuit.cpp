@@ -2,6 +2,7 @@
 // ideal product, and the error of each IR-drop approximation against the exact solution.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 
@@ -95,7 +96,9 @@ XbarRun run_circuit(const XbarExperiment& exp, const Eigen::MatrixXd& G, const E
                     core::RunDir& run, const std::string& spice_path) {
   if (!spice_path.empty()) write_spice(spice_path, exp.circuit, G, V.col(0));
   ExactSolver solver(exp.circuit, exact_options(exp));
+  const auto t0 = std::chrono::steady_clock::now();
   solver.program(G);
+  const double program_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Eigen::MatrixXd I = solver.currents(V);
   const SolveReport report = solver.last_report();
   run.log().info("exact solve: {} input vectors, {} iterations, residual {:.3g}, {:.3f} s", V.cols(),
@@ -111,6 +114,7 @@ XbarRun run_circuit(const XbarExperiment& exp, const Eigen::MatrixXd& G, const E
       {"circuit", circuit_json(exp.circuit)},
       {"inputs", V.cols()},
       {"solver", report_json(report)},
+      {"program_seconds", program_seconds},
       {"current_ratio_to_ideal", ratio},
       {"ideal_error", error_json(output_error(ideal, I))},
       {"approximations", approximations(exp, G, V, I)},

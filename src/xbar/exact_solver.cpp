@@ -58,6 +58,7 @@ struct ExactSolver::Impl {
   detail::NodeLayout lay;
   RowMajorMatrix g;  // programmed conductances, S
   bool programmed = false;
+  Eigen::MatrixXd response;  // linear cells: the exact transfer matrix, once a block made it worth it
   int width = 1;  // RHS interleave of the buffers below (the last block's KB)
   std::vector<double> row_volts, col_volts, u, v, acc, slope, source;
 
@@ -229,6 +230,7 @@ void ExactSolver::program(const Eigen::MatrixXd& G) {
             fmt::format("exact solver: conductance G({}, {}) = {} S must be finite and > 0", r, c, G(r, c)));
   impl_->g = G;
   if (options_.iv.linear()) impl_->system.assemble(impl_->g.data());
+  impl_->response.resize(0, 0);
   impl_->programmed = true;
 }
 
@@ -252,6 +254,12 @@ Eigen::MatrixXd ExactSolver::currents(const Eigen::MatrixXd& V) {
   } else if (spec_.ideal()) {
     report_.method = "ideal";
     I = ideal_currents(impl_->g, V);
+  } else if (impl_->response.size() > 0 || K >= std::min(spec_.rows, spec_.cols)) {
+    // A block at least as wide as min(R, C) costs as many solves as the array's exact linear response;
+    // computed once per programmed array, it answers this and every later block with one product.
+    if (impl_->response.size() == 0) impl_->response = transfer_matrix();
+    report_.method = "linear-response";
+    I.noalias() = impl_->response.transpose() * V;
   } else {
     report_.method = "schur-pcg";
     const int width = impl_->block_width();

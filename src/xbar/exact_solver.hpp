@@ -34,7 +34,10 @@ class ExactSolver final : public IrDropModel {
   ~ExactSolver() override;
   std::string name() const override { return "exact"; }
   void program(const Eigen::MatrixXd& G) override;
-  Eigen::MatrixXd currents(const Eigen::MatrixXd& V) override;  // R x K -> C x K
+  // R x K -> C x K. With linear cells, a block of K >= min(R, C) inputs makes the solver compute the
+  // array's exact linear response once (transfer_matrix()) and keep it until the next program():
+  // this and every later block then cost one product (report method "linear-response").
+  Eigen::MatrixXd currents(const Eigen::MatrixXd& V) override;
   const SolveReport& last_report() const override { return report_; }
 
   // Node voltages (volts) for one input vector v (R entries, volts): the IR-drop voltage map; the cell

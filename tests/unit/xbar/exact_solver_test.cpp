@@ -92,6 +92,25 @@ TEST(ExactSolver, InputBlocksAgreeWithSingleSolvesAndAreDeterministic) {
   EXPECT_TRUE((exact_currents(c.spec, c.G, V).array() == block.array()).all());
 }
 
+TEST(ExactSolver, WideBlocksUseTheLinearResponseUntilReprogrammed) {
+  core::Rng rng(8);
+  const testing::ArrayCase c = testing::random_array(rng, 20, 33);
+  const Eigen::MatrixXd V = testing::random_inputs(rng, 20, 25);  // 25 inputs >= min(R, C) = 20
+  ExactSolver solver(c.spec);
+  solver.program(c.G);
+  const Eigen::MatrixXd wide = solver.currents(V);
+  EXPECT_EQ(solver.last_report().method, "linear-response");
+  EXPECT_LT(max_relative_error(wide, reference_currents(c.spec, c.G, V)), 1e-9);
+  const Eigen::MatrixXd one = solver.currents(V.col(3));  // later blocks reuse the response
+  EXPECT_EQ(solver.last_report().method, "linear-response");
+  EXPECT_LT(max_relative_error(one, wide.col(3)), 1e-14);
+  const Eigen::MatrixXd G2 = 2.0 * c.G;
+  solver.program(G2);  // a new array forgets the old response
+  const Eigen::MatrixXd narrow = solver.currents(V.leftCols(4));
+  EXPECT_EQ(solver.last_report().method, "schur-pcg");
+  EXPECT_LT(max_relative_error(narrow, reference_currents(c.spec, G2, V.leftCols(4))), 1e-9);
+}
+
 TEST(ExactSolver, TransferMatrixReproducesCurrents) {
   core::Rng rng(13);
   const int shapes[][2] = {{20, 50}, {50, 20}, {32, 32}, {1, 17}, {17, 1}};

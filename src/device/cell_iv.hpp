@@ -24,6 +24,16 @@ struct CellIV {
     }
     return g * v;
   }
+  // Current and slope together (Newton's method needs both): one exponential for sinh and cosh.
+  struct Operating {
+    double current;  // A
+    double slope;    // S
+  };
+  Operating operating_point(double g, double v) const {
+    if (kind != Kind::kSinh) return {current(g, v), slope(g, v)};
+    const double e = std::exp(v / v0), inv = 1.0 / e;
+    return {g * v0 * 0.5 * (e - inv), g * 0.5 * (e + inv)};
+  }
   // dI/dV at V: the small-signal conductance (used by Newton's method).
   double slope(double g, double v) const {
     switch (kind) {

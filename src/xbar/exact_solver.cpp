@@ -165,8 +165,9 @@ void ExactSolver::Impl::linearize() {
     for (int j = 0; j < lay.cols; ++j) {
       const std::size_t c = static_cast<std::size_t>(i) * lay.cols + j;
       const double dv = u[lay.u_node(i, j)] - v[lay.v_node(i, j)];
-      slope[c] = options.iv.slope(g(i, j), dv);
-      source[c] = options.iv.current(g(i, j), dv) - slope[c] * dv;
+      const device::CellIV::Operating op = options.iv.operating_point(g(i, j), dv);
+      slope[c] = op.slope;
+      source[c] = op.current - op.slope * dv;
     }
 }
 

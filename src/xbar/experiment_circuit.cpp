@@ -11,6 +11,7 @@
 #include "xbar/approx_models.hpp"
 #include "xbar/exact_solver.hpp"
 #include "xbar/experiment.hpp"
+#include "xbar/experiment_output.hpp"
 #include "xbar/spice.hpp"
 
 namespace cimlab::xbar {
@@ -45,10 +46,6 @@ ExactSolverOptions exact_options(const XbarExperiment& exp) {
   return o;
 }
 
-nlohmann::json error_json(const OutputError& e) {
-  return {{"relative_rms_error", e.rel_rms}, {"max_relative_error", e.max_rel}};
-}
-
 // Each approximation (CoMN closed form, effective conductance) against the exact currents.
 nlohmann::json approximations(const XbarExperiment& exp, const Eigen::MatrixXd& G, const Eigen::MatrixXd& V,
                               const Eigen::MatrixXd& exact) {
@@ -64,14 +61,18 @@ nlohmann::json approximations(const XbarExperiment& exp, const Eigen::MatrixXd& 
   return out;
 }
 
+}  // namespace
+
+nlohmann::json error_json(const OutputError& e) {
+  return {{"relative_rms_error", e.rel_rms}, {"max_relative_error", e.max_rel}};
+}
+
 Eigen::MatrixXd write_cell_voltage(ExactSolver& solver, const Eigen::VectorXd& v, core::RunDir& run) {
   const NodeVoltages n = solver.nodes(v);
   const Eigen::MatrixXd cell = n.u - n.v;
   core::write_csv(run.file("cell_voltage.csv"), cell);
   return cell;
 }
-
-}  // namespace
 
 void write_spice(const std::string& path, const CircuitSpec& circuit, const Eigen::MatrixXd& G,
                  const Eigen::VectorXd& v) {

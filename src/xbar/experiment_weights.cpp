@@ -12,6 +12,7 @@
 #include "xbar/correction.hpp"
 #include "xbar/exact_solver.hpp"
 #include "xbar/experiment.hpp"
+#include "xbar/experiment_output.hpp"
 
 namespace cimlab::xbar {
 
@@ -113,10 +114,6 @@ nlohmann::json effect_list(EffectSet s) {
   return out;
 }
 
-nlohmann::json error_json(const OutputError& e) {
-  return {{"relative_rms_error", e.rel_rms}, {"max_relative_error", e.max_rel}};
-}
-
 // One correction scheme on the array's target conductances: gain, iterations, time and the column-current
 // error against the ideal product for the row pulses the array really sees.
 nlohmann::json scheme_report(const XbarExperiment& exp, const Eigen::MatrixXd& g_target, const Eigen::MatrixXd& V,
@@ -153,16 +150,6 @@ nlohmann::json correction_report(const XbarExperiment& exp, const Eigen::MatrixX
   }
   report["compared"] = compared;
   return report;
-}
-
-Eigen::MatrixXd write_voltage_map(const XbarExperiment& exp, const Eigen::MatrixXd& G, const Eigen::VectorXd& v,
-                                  core::RunDir& run) {
-  ExactSolver solver(exp.circuit);
-  solver.program(G);
-  const NodeVoltages n = solver.nodes(v);
-  const Eigen::MatrixXd cell = n.u - n.v;
-  core::write_csv(run.file("cell_voltage.csv"), cell);
-  return cell;
 }
 
 // A table of the relative RMS output error of each effect, class and case, in that order.
@@ -241,7 +228,11 @@ XbarRun run_weights(const XbarExperiment& e, core::RunDir& run, const std::strin
   Eigen::VectorXd v0 = Eigen::VectorXd::Zero(e.circuit.rows);
   v0.head(W.rows()) = e.device.v_read * X.col(0);
   XbarRun out;
-  if (e.voltage_map) out.cell_voltage = write_voltage_map(e, plain.target_conductances(), v0, run);
+  if (e.voltage_map) {
+    ExactSolver solver(e.circuit);
+    solver.program(plain.target_conductances());
+    out.cell_voltage = write_cell_voltage(solver, v0, run);
+  }
   if (!spice_path.empty()) write_spice(spice_path, e.circuit, plain.target_conductances(), v0);
   nlohmann::json result = {{"mode", "weights"},
                            {"weights", {{"rows", W.rows()}, {"outputs", W.cols()}}},

@@ -34,11 +34,7 @@ const std::vector<ErrorClass>& error_classes() {
   return classes;
 }
 
-int outputs_that_fit(const XbarExperiment& exp) {
-  const int per_output = exp.mapping.slices() * (exp.mapping.signed_mode == SignedMode::kDifferential ? 2 : 1);
-  const int reference = exp.mapping.signed_mode == SignedMode::kOffset ? 1 : 0;
-  return (exp.circuit.cols - reference) / per_output;
-}
+int outputs_that_fit(const XbarExperiment& exp) { return max_outputs(exp.mapping, exp.circuit.cols); }
 
 Eigen::MatrixXd draw_weights(const XbarExperiment& exp, core::Rng rng) {
   const int n_out = exp.weights.cols > 0 ? exp.weights.cols : outputs_that_fit(exp);

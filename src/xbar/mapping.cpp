@@ -80,13 +80,23 @@ std::vector<Eigen::MatrixXd> split_digits(const Eigen::MatrixXd& code, int digit
   return digits;
 }
 
+Layout Layout::of(const MappingSpec& spec, int rows, int n_out) {
+  const bool offset = spec.signed_mode == SignedMode::kOffset;
+  return {rows, n_out, spec.slices(), offset ? 1 : 2, offset};
+}
+
+int max_outputs(const MappingSpec& spec, int array_cols) {
+  const Layout one = Layout::of(spec, 1, 1);
+  return std::max(0, (array_cols - (one.reference ? 1 : 0)) / (one.slices * one.polarities));
+}
+
 WeightMapping::WeightMapping(const MappingSpec& spec, double g_min, double g_max, const CircuitSpec& array,
                              const Eigen::MatrixXd& W)
     : spec_(spec), g_min_(g_min), g_max_(g_max), array_rows_(array.rows), array_cols_(array.cols), W_(W) {
   if (W.size() == 0) throw core::ModelError("WeightMapping: the weight matrix is empty");
   if (!W.allFinite()) throw core::ModelError("WeightMapping: weights hold NaN or Inf");
   const bool offset = spec.signed_mode == SignedMode::kOffset;
-  layout_ = {static_cast<int>(W.rows()), static_cast<int>(W.cols()), spec.slices(), offset ? 1 : 2, offset};
+  layout_ = Layout::of(spec, static_cast<int>(W.rows()), static_cast<int>(W.cols()));
   if (layout_.rows > array.rows)
     throw core::ModelError(fmt::format("mapping: {} weight rows do not fit the array's {} rows", layout_.rows, array.rows));
   if (layout_.cols_used() > array.cols)

@@ -69,10 +69,14 @@ struct Layout {
   int polarities = 2;  // P: 2 differential (+, -), 1 offset
   bool reference = false;
 
+  static Layout of(const MappingSpec& spec, int rows, int n_out);
   int cols_used() const { return n_out * slices * polarities + (reference ? 1 : 0); }
   int column(int out, int slice, int polarity) const { return (out * slices + slice) * polarities + polarity; }
   int reference_column() const { return n_out * slices * polarities; }
 };
+
+// The most logical outputs whose weights fit `array_cols` physical columns with this mapping.
+int max_outputs(const MappingSpec& spec, int array_cols);
 
 // The weights of one array and their conductances. Preconditions: g_min < g_max, W finite.
 // Throws core::ModelError when W does not fit the array (too many rows or physical columns).

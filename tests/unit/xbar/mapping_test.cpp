@@ -193,5 +193,21 @@ TEST(InputEncoding, MultilevelDacCycles) {
   EXPECT_NEAR(InputEncoding(m, 0.3).voltages(X * 0.5, false)(0, 0), 0.15, 1e-15);
 }
 
+TEST(Mapping, MaxOutputsMatchesTheLayout) {
+  for (const auto mode : {SignedMode::kDifferential, SignedMode::kOffset}) {
+    for (int cell_bits : {1, 2, 3}) {
+      MappingSpec spec;
+      spec.signed_mode = mode;
+      spec.weight_bits = 8;
+      spec.cell_bits = cell_bits;
+      for (int cols : {1, 16, 17, 128}) {
+        const int n = max_outputs(spec, cols);
+        EXPECT_LE(Layout::of(spec, 4, n).cols_used(), cols);
+        EXPECT_GT(Layout::of(spec, 4, n + 1).cols_used(), cols);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cimlab::xbar

@@ -16,5 +16,6 @@ const std::string& command_line();
 
 Action setup_xbar(CLI::App& app);
 Action setup_describe(CLI::App& app);
+Action setup_train(CLI::App& app);  // built only with LibTorch (CIMLAB_HAVE_TORCH)
 
 }  // namespace cimlab::cli

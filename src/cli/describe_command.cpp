@@ -10,6 +10,9 @@
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "xbar/experiment.hpp"
+#ifdef CIMLAB_HAVE_TORCH
+#include "nn/train.hpp"
+#endif
 
 namespace cimlab::cli {
 
@@ -49,7 +52,11 @@ Action setup_describe(CLI::App& app) {
   cmd->add_option("component", *component, "component name (e.g. array, device, ir_drop.exact); omit for all");
   cmd->add_flag("--json", *json, "print as JSON");
   return [component, json]() {
-    const auto schemas = xbar::experiment_schemas();
+    auto schemas = xbar::experiment_schemas();
+#ifdef CIMLAB_HAVE_TORCH
+    for (const auto* s : nn::train_schemas())
+      if (std::find(schemas.begin(), schemas.end(), s) == schemas.end()) schemas.push_back(s);
+#endif
     std::vector<const core::Schema*> chosen;
     for (const auto* s : schemas)
       if (component->empty() || s->name == *component || s->name.rfind(*component + ".", 0) == 0) chosen.push_back(s);

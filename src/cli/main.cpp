@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   };
   add(&cli::setup_xbar);
   add(&cli::setup_describe);
+#ifdef CIMLAB_HAVE_TORCH
+  add(&cli::setup_train);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

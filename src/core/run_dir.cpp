@@ -36,7 +36,7 @@ std::string utc_now() {
 }
 }  // namespace
 
-RunDir::RunDir(std::string path, std::string command_line, std::uint64_t seed)
+RunDir::RunDir(std::string path, std::string command_line, std::uint64_t seed, bool append_log)
     : path_(std::move(path)), command_line_(std::move(command_line)), seed_(seed), started_utc_(utc_now()),
       start_(std::chrono::steady_clock::now()) {
   std::error_code ec;
@@ -44,7 +44,7 @@ RunDir::RunDir(std::string path, std::string command_line, std::uint64_t seed)
   if (ec || !std::filesystem::is_directory(path_))
     throw InputError(fmt::format("{}: cannot create output folder: {}", path_, ec.message()));
   static std::atomic<int> counter{0};
-  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file("log.txt"), true);
+  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file("log.txt"), !append_log);
   log_ = std::make_shared<spdlog::logger>(fmt::format("run{}", counter++), sink);
   log_->set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
   log_->flush_on(spdlog::level::info);

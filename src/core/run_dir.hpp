@@ -15,8 +15,9 @@ namespace cimlab::core {
 
 class RunDir {
  public:
-  // Creates `path` (and parents). Throws InputError if it cannot be created.
-  RunDir(std::string path, std::string command_line, std::uint64_t seed);
+  // Creates `path` (and parents). Throws InputError if it cannot be created. A resumed run
+  // (append_log) adds to log.txt instead of starting it anew.
+  RunDir(std::string path, std::string command_line, std::uint64_t seed, bool append_log = false);
   ~RunDir();
 
   const std::string& path() const { return path_; }

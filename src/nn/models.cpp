@@ -1,0 +1,281 @@
+#include "nn/models.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "core/errors.hpp"
+#include "core/params.hpp"
+
+namespace cimlab::nn {
+
+namespace F = torch::nn::functional;
+using torch::nn::AnyModule;
+using torch::nn::Conv2dOptions;
+
+torch::nn::AnyModule LayerFactory::linear(std::int64_t in, std::int64_t out, bool bias) const {
+  return AnyModule(torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
+}
+
+torch::nn::AnyModule LayerFactory::conv2d(const Conv2dOptions& options) const {
+  return AnyModule(torch::nn::Conv2d(options));
+}
+
+namespace {
+
+// A module whose weight layers come from a factory: layer() registers a factory-made child.
+class ZooModule : public torch::nn::Module {
+ protected:
+  AnyModule layer(const std::string& name, AnyModule m) {
+    register_module(name, m.ptr());
+    return m;
+  }
+  // 3x3 (or k x k) convolution without bias, "same" padding, as used before batch normalisation.
+  AnyModule conv(const LayerFactory& f, const std::string& name, std::int64_t in, std::int64_t out, std::int64_t k,
+                 std::int64_t stride = 1) {
+    return layer(name, f.conv2d(Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false)));
+  }
+  torch::nn::BatchNorm2d batch_norm(const std::string& name, std::int64_t channels) {
+    return register_module(name, torch::nn::BatchNorm2d(channels));
+  }
+};
+
+class MlpImpl : public ZooModule {
+ public:
+  explicit MlpImpl(const LayerFactory& f)
+      : fc1_(layer("fc1", f.linear(784, 256, true))),
+        fc2_(layer("fc2", f.linear(256, 128, true))),
+        fc3_(layer("fc3", f.linear(128, 10, true))) {}
+  torch::Tensor forward(torch::Tensor x) {
+    x = torch::relu(fc1_.forward(x.flatten(1)));
+    x = torch::relu(fc2_.forward(x));
+    return fc3_.forward(x);
+  }
+
+ private:
+  AnyModule fc1_, fc2_, fc3_;
+};
+TORCH_MODULE(Mlp);
+
+class LeNet5Impl : public ZooModule {
+ public:
+  explicit LeNet5Impl(const LayerFactory& f)
+      : conv1_(layer("conv1", f.conv2d(Conv2dOptions(1, 6, 5).padding(2)))),
+        conv2_(layer("conv2", f.conv2d(Conv2dOptions(6, 16, 5)))),
+        fc1_(layer("fc1", f.linear(16 * 5 * 5, 120, true))),
+        fc2_(layer("fc2", f.linear(120, 84, true))),
+        fc3_(layer("fc3", f.linear(84, 10, true))) {}
+  torch::Tensor forward(torch::Tensor x) {
+    x = F::max_pool2d(torch::relu(conv1_.forward(x)), F::MaxPool2dFuncOptions(2));  // 6 x 14 x 14
+    x = F::max_pool2d(torch::relu(conv2_.forward(x)), F::MaxPool2dFuncOptions(2));  // 16 x 5 x 5
+    x = torch::relu(fc1_.forward(x.flatten(1)));
+    x = torch::relu(fc2_.forward(x));
+    return fc3_.forward(x);
+  }
+
+ private:
+  AnyModule conv1_, conv2_, fc1_, fc2_, fc3_;
+};
+TORCH_MODULE(LeNet5);
+
+class Vgg8Impl : public ZooModule {
+ public:
+  explicit Vgg8Impl(const LayerFactory& f) {
+    const std::int64_t channels[] = {1, 32, 32, 64, 64, 128, 128};
+    for (int i = 0; i < 6; ++i) {
+      convs_.push_back(conv(f, fmt::format("conv{}", i + 1), channels[i], channels[i + 1], 3));
+      norms_.push_back(batch_norm(fmt::format("bn{}", i + 1), channels[i + 1]));
+    }
+    fc1_ = layer("fc1", f.linear(128 * 3 * 3, 256, true));
+    fc2_ = layer("fc2", f.linear(256, 10, true));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    for (std::size_t i = 0; i < convs_.size(); ++i) {
+      x = torch::relu(norms_[i]->forward(convs_[i].forward(x)));
+      if (i % 2 == 1) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));  // 28 -> 14 -> 7 -> 3
+    }
+    return fc2_.forward(torch::relu(fc1_.forward(x.flatten(1))));
+  }
+
+ private:
+  std::vector<AnyModule> convs_;
+  std::vector<torch::nn::BatchNorm2d> norms_;
+  AnyModule fc1_, fc2_;
+};
+TORCH_MODULE(Vgg8);
+
+// Basic residual block: two 3x3 conv + BN; a 1x1 conv + BN projection when the shape changes.
+class BasicBlockImpl : public ZooModule {
+ public:
+  BasicBlockImpl(const LayerFactory& f, std::int64_t in, std::int64_t out, std::int64_t stride)
+      : conv1_(conv(f, "conv1", in, out, 3, stride)),
+        bn1_(batch_norm("bn1", out)),
+        conv2_(conv(f, "conv2", out, out, 3)),
+        bn2_(batch_norm("bn2", out)) {
+    if (stride != 1 || in != out) {
+      shortcut_ = conv(f, "shortcut_conv", in, out, 1, stride);
+      shortcut_bn_ = batch_norm("shortcut_bn", out);
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = torch::relu(bn1_->forward(conv1_.forward(x)));
+    y = bn2_->forward(conv2_.forward(y));
+    const torch::Tensor skip = shortcut_.is_empty() ? x : shortcut_bn_->forward(shortcut_.forward(x));
+    return torch::relu(y + skip);
+  }
+
+ private:
+  AnyModule conv1_;
+  torch::nn::BatchNorm2d bn1_;
+  AnyModule conv2_;
+  torch::nn::BatchNorm2d bn2_;
+  AnyModule shortcut_;
+  torch::nn::BatchNorm2d shortcut_bn_{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class ResNet20Impl : public ZooModule {
+ public:
+  explicit ResNet20Impl(const LayerFactory& f) : stem_(conv(f, "conv1", 1, 16, 3)), stem_bn_(batch_norm("bn1", 16)) {
+    std::int64_t in = 16;
+    for (int stage = 0; stage < 3; ++stage) {
+      const std::int64_t out = 16 << stage;
+      for (int b = 0; b < 3; ++b) {
+        const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
+        blocks_.push_back(register_module(fmt::format("stage{}_block{}", stage + 1, b + 1), BasicBlock(f, in, out, stride)));
+        in = out;
+      }
+    }
+    fc_ = layer("fc", f.linear(64, 10, true));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = torch::relu(stem_bn_->forward(stem_.forward(x)));
+    for (auto& block : blocks_) x = block->forward(x);  // 16 x 28 x 28 -> 32 x 14 x 14 -> 64 x 7 x 7
+    return fc_.forward(x.mean({2, 3}));
+  }
+
+ private:
+  AnyModule stem_;
+  torch::nn::BatchNorm2d stem_bn_;
+  std::vector<BasicBlock> blocks_;
+  AnyModule fc_;
+};
+TORCH_MODULE(ResNet20);
+
+// Multi-head self-attention on N x T x dim tokens; QK^T and AV are digital tensor products.
+class AttentionImpl : public ZooModule {
+ public:
+  AttentionImpl(const LayerFactory& f, std::int64_t dim, std::int64_t heads)
+      : heads_(heads), head_dim_(dim / heads), scale_(1.0 / std::sqrt(static_cast<double>(dim / heads))),
+        qkv_(layer("qkv", f.linear(dim, 3 * dim, true))), proj_(layer("proj", f.linear(dim, dim, true))) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    const std::int64_t n = x.size(0), t = x.size(1);
+    const torch::Tensor qkv = qkv_.forward(x).reshape({n, t, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+    const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // N x heads x T x head_dim
+    const torch::Tensor attention = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale_, -1);
+    return proj_.forward(torch::matmul(attention, v).transpose(1, 2).reshape({n, t, heads_ * head_dim_}));
+  }
+
+ private:
+  std::int64_t heads_, head_dim_;
+  double scale_;
+  AnyModule qkv_, proj_;
+};
+TORCH_MODULE(Attention);
+
+// Pre-norm transformer encoder block: x + Attn(LN(x)), then x + MLP(LN(x)).
+class EncoderBlockImpl : public ZooModule {
+ public:
+  EncoderBlockImpl(const LayerFactory& f, std::int64_t dim, std::int64_t heads, std::int64_t hidden)
+      : norm1_(register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})))),
+        attention_(register_module("attention", Attention(f, dim, heads))),
+        norm2_(register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})))),
+        mlp1_(layer("mlp1", f.linear(dim, hidden, true))),
+        mlp2_(layer("mlp2", f.linear(hidden, dim, true))) {}
+  torch::Tensor forward(torch::Tensor x) {
+    x = x + attention_->forward(norm1_->forward(x));
+    return x + mlp2_.forward(torch::gelu(mlp1_.forward(norm2_->forward(x))));
+  }
+
+ private:
+  torch::nn::LayerNorm norm1_;
+  Attention attention_;
+  torch::nn::LayerNorm norm2_;
+  AnyModule mlp1_, mlp2_;
+};
+TORCH_MODULE(EncoderBlock);
+
+class VitImpl : public ZooModule {
+ public:
+  static constexpr std::int64_t kPatch = 7, kTokens = 16, kDim = 64, kHeads = 4, kDepth = 4, kHidden = 128;
+
+  explicit VitImpl(const LayerFactory& f) : patch_embed_(layer("patch_embed", f.linear(kPatch * kPatch, kDim, true))) {
+    torch::NoGradGuard no_grad;
+    class_token_ = register_parameter("class_token", torch::randn({1, 1, kDim}) * 0.02);
+    position_ = register_parameter("position_embed", torch::randn({1, kTokens + 1, kDim}) * 0.02);
+    for (int i = 0; i < kDepth; ++i)
+      blocks_.push_back(register_module(fmt::format("block{}", i + 1), EncoderBlock(f, kDim, kHeads, kHidden)));
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({kDim})));
+    head_ = layer("head", f.linear(kDim, 10, true));
+  }
+  torch::Tensor forward(const torch::Tensor& images) {
+    const std::int64_t n = images.size(0);
+    // N x 1 x 28 x 28 -> N x 1 x 4 x 4 x 7 x 7 -> N x 16 patches x 49 pixels (row-major patch order)
+    const torch::Tensor patches =
+        images.unfold(2, kPatch, kPatch).unfold(3, kPatch, kPatch).reshape({n, kTokens, kPatch * kPatch});
+    torch::Tensor x = torch::cat({class_token_.expand({n, 1, kDim}), patch_embed_.forward(patches)}, 1) + position_;
+    for (auto& block : blocks_) x = block->forward(x);
+    return head_.forward(norm_->forward(x.select(1, 0)));
+  }
+
+ private:
+  AnyModule patch_embed_;
+  torch::Tensor class_token_, position_;
+  std::vector<EncoderBlock> blocks_;
+  torch::nn::LayerNorm norm_{nullptr};
+  AnyModule head_;
+};
+TORCH_MODULE(Vit);
+
+using Builder = std::function<AnyModule(const LayerFactory&)>;
+
+const std::map<std::string, Builder>& builders() {
+  static const std::map<std::string, Builder> b{
+      {"mlp", [](const LayerFactory& f) { return AnyModule(Mlp(f)); }},
+      {"lenet5", [](const LayerFactory& f) { return AnyModule(LeNet5(f)); }},
+      {"vgg8", [](const LayerFactory& f) { return AnyModule(Vgg8(f)); }},
+      {"resnet20", [](const LayerFactory& f) { return AnyModule(ResNet20(f)); }},
+      {"vit", [](const LayerFactory& f) { return AnyModule(Vit(f)); }},
+  };
+  return b;
+}
+
+}  // namespace
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names{"mlp", "lenet5", "vgg8", "resnet20", "vit"};
+  return names;
+}
+
+torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory) {
+  const auto it = builders().find(name);
+  if (it == builders().end()) {
+    const auto hint = core::closest(name, model_names());
+    throw core::ModelError(fmt::format("unknown model '{}'{}; models: {}", name,
+                                       hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",
+                                       fmt::join(model_names(), ", ")));
+  }
+  return it->second(factory);
+}
+
+std::int64_t count_parameters(const torch::nn::Module& module) {
+  std::int64_t n = 0;
+  for (const auto& p : module.parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+}  // namespace cimlab::nn

@@ -1,0 +1,114 @@
+#pragma once
+// Float training of a zoo model on a dataset (`cimlab train`): SGD with momentum, Adam or AdamW, a
+// per-step learning-rate schedule (constant, cosine, step), weight decay, label smoothing; evaluation
+// on the test split after every epoch; a checkpoint written atomically after every epoch; exact resume.
+//
+// This header is free of LibTorch types so that the CLI can use it; the work happens in train.cpp.
+//
+// Determinism: torch::manual_seed(seed) before the model is built; the shuffle order of epoch e is
+// drawn from its own generator seeded from (seed, e); the checkpoint holds the model (parameters and
+// BN statistics), the optimizer state, the epoch count, torch's CPU generator state and the metrics
+// history. With the same thread count, an interrupted run resumed from its checkpoint ends with the
+// same weights, bit for bit, as an uninterrupted one (tested with 1 thread).
+//
+// Checkpoint (torch::serialize archive): "format" = "cimlab-train-checkpoint-1", "model_name",
+// "dataset", "optimizer_name", "epoch" (epochs completed), "model" and "optimizer" (nested archives),
+// "rng" (uint8 tensor), "history" (JSON text of the per-epoch metrics).
+//
+// Thread-safety: train() sets torch's global thread count and seed: one training per process at a time.
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/params.hpp"
+
+namespace cimlab::nn {
+
+struct DatasetSpec {
+  std::string name = "mnist";  // mnist | fashion_mnist
+  std::string data_dir;        // empty = default_data_dir()
+  std::int64_t train_limit = 0;  // images kept of each split (stratified prefix); 0 = all
+  std::int64_t test_limit = 0;
+};
+
+struct TrainingSpec {
+  int epochs = 10;
+  std::int64_t batch_size = 64;   // images per step; the last incomplete batch of an epoch is dropped
+  std::string optimizer = "sgd";  // sgd | adam | adamw
+  double learning_rate = 0.05;    // peak rate
+  double momentum = 0.9;          // sgd only
+  double weight_decay = 5e-4;     // L2 (sgd, adam) or decoupled (adamw)
+  std::string schedule = "cosine";  // constant | cosine (per step, to 0 at the end) | step
+  int step_epochs = 10;             // step: rate multiplied by step_gamma every step_epochs epochs
+  double step_gamma = 0.1;
+  double label_smoothing = 0.0;     // in [0, 1)
+};
+
+struct TrainSpec {
+  std::uint64_t seed = 1;
+  int threads = 0;  // torch intra-op threads; 0 = every core
+  DatasetSpec dataset;
+  std::string model = "lenet5";
+  TrainingSpec training;
+};
+
+// A validated config: the spec and the resolved YAML (defaults filled in) for the run folder.
+struct TrainConfig {
+  TrainSpec spec;
+  YAML::Node resolved;
+};
+
+// Every schema a train config reads (sections run, dataset, model, training), for `cimlab describe`.
+std::vector<const core::Schema*> train_schemas();
+
+// Loads a train config with `--set` overrides. Throws ConfigError listing every problem at once.
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
+
+struct EpochMetrics {
+  int epoch = 0;                // 1-based
+  double learning_rate = 0.0;   // at the epoch's first step
+  double train_loss = 0.0;      // mean cross-entropy over the epoch's batches (with label smoothing)
+  double train_accuracy = 0.0;  // fraction in [0, 1], on the training batches as they were trained
+  double test_accuracy = 0.0;   // fraction in [0, 1], on the whole test split after the epoch
+  double seconds = 0.0;         // wall time of the epoch's training steps (evaluation excluded)
+};
+
+struct TrainResult {
+  std::string model, dataset;
+  std::int64_t parameters = 0;
+  std::int64_t train_images = 0, test_images = 0;
+  int threads = 0;
+  int resumed_from_epoch = 0;       // epochs the checkpoint held when resuming; 0 = fresh run
+  std::vector<EpochMetrics> epochs;  // every epoch so far, including those before a resume
+  double test_accuracy = 0.0;        // after the last epoch
+};
+
+nlohmann::json to_json(const EpochMetrics& m);
+nlohmann::json to_json(const TrainResult& r);
+
+struct TrainOptions {
+  std::string checkpoint;  // written after every epoch; empty = none
+  bool resume = false;     // continue from `checkpoint`
+  bool progress = true;    // a core::Progress bar per epoch (drawn only on a terminal)
+  spdlog::logger* log = nullptr;                     // per-epoch lines; may be null
+  std::function<bool(const EpochMetrics&)> on_epoch;  // after each epoch's checkpoint; false = stop here
+};
+
+// Trains spec.model on spec.dataset for the epochs not yet done. Throws ConfigError / InputError
+// (dataset, checkpoint), NumericalError when a loss is not finite (at the step it happens).
+TrainResult train(const TrainSpec& spec, const TrainOptions& options = {});
+
+struct CheckpointInfo {
+  std::string model, dataset, optimizer;
+  int epoch = 0;  // epochs completed
+};
+
+// Reads a checkpoint's header. Throws InputError when the file is missing or not a readable checkpoint.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+}  // namespace cimlab::nn

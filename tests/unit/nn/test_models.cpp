@@ -1,0 +1,89 @@
+// The model zoo: output shapes, parameter counts, and that every weight layer comes from the factory.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/errors.hpp"
+#include "nn/models.hpp"
+
+namespace cimlab::nn {
+namespace {
+
+class ModelZoo : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    at::set_num_threads(1);
+    torch::manual_seed(7);
+  }
+};
+
+TEST_P(ModelZoo, MapsABatchOfTwoImagesToTenLogits) {
+  torch::nn::AnyModule model = make_model(GetParam());
+  const torch::Tensor x = torch::rand({2, 1, 28, 28});
+  model.ptr()->train();
+  const torch::Tensor logits = model.forward(x);
+  ASSERT_EQ(logits.sizes(), (std::vector<std::int64_t>{2, 10}));
+  logits.sum().backward();
+  for (const auto& p : model.ptr()->named_parameters())
+    EXPECT_TRUE(p.value().grad().defined()) << GetParam() << ": no gradient for " << p.key();
+  torch::NoGradGuard no_grad;
+  model.ptr()->eval();
+  const torch::Tensor eval_logits = model.forward(x);
+  EXPECT_EQ(eval_logits.sizes(), (std::vector<std::int64_t>{2, 10}));
+  EXPECT_TRUE(torch::isfinite(eval_logits).all().item<bool>());
+}
+
+TEST_P(ModelZoo, ParameterCount) {
+  // Hand-counted from the layer shapes listed in nn/models.hpp.
+  const std::map<std::string, std::int64_t> expected{
+      {"mlp", 235146}, {"lenet5", 61706}, {"vgg8", 584618}, {"resnet20", 272186}, {"vit", 139018}};
+  EXPECT_EQ(count_parameters(*make_model(GetParam()).ptr()), expected.at(GetParam()));
+}
+
+INSTANTIATE_TEST_SUITE_P(All, ModelZoo, ::testing::ValuesIn(model_names()),
+                         [](const auto& info) { return info.param; });
+
+// Counts what it makes, and makes float layers like the default.
+class CountingFactory : public LayerFactory {
+ public:
+  torch::nn::AnyModule linear(std::int64_t in, std::int64_t out, bool bias) const override {
+    ++linear_;
+    return LayerFactory::linear(in, out, bias);
+  }
+  torch::nn::AnyModule conv2d(const torch::nn::Conv2dOptions& options) const override {
+    ++conv_;
+    return LayerFactory::conv2d(options);
+  }
+  mutable int linear_ = 0, conv_ = 0;
+};
+
+TEST(LayerFactory, EveryWeightLayerComesFromTheFactory) {
+  const std::map<std::string, std::pair<int, int>> expected{
+      {"mlp", {3, 0}}, {"lenet5", {3, 2}}, {"vgg8", {2, 6}}, {"resnet20", {1, 21}}, {"vit", {18, 0}}};
+  for (const auto& name : model_names()) {
+    CountingFactory f;
+    torch::nn::AnyModule model = make_model(name, f);
+    EXPECT_EQ(std::make_pair(f.linear_, f.conv_), expected.at(name)) << name;
+    // Layers not made by the factory hold no weights: only norm layers and ViT embeddings remain.
+    for (const auto& m : model.ptr()->named_modules("", false)) {
+      const std::string type = m.value()->name();
+      if (type.find("Linear") != std::string::npos || type.find("Conv") != std::string::npos) continue;
+      for (const auto& p : m.value()->named_parameters(false))
+        EXPECT_TRUE(type.find("Norm") != std::string::npos || p.key().find("embed") != std::string::npos ||
+                    p.key() == "class_token")
+            << name << ": " << m.key() << "." << p.key() << " in " << type;
+    }
+  }
+}
+
+TEST(ModelZooNames, UnknownModelSuggestsTheClosest) {
+  try {
+    make_model("lenet");
+    FAIL();
+  } catch (const core::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'lenet5'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cimlab::nn

@@ -56,6 +56,9 @@ struct AnalogSpec {
   xbar::EffectSet effects;   // non-idealities on (xbar::Effect)
   Fidelity fidelity = Fidelity::kFast;
   bool double_precision = false;  // exact engine in float64 (reference comparisons); else float32
+  // Weight-mapping correction applied to every array before programming (its gain is divided out
+  // digitally); null = none. Shared, immutable (xbar::Correction::apply is const).
+  std::shared_ptr<const xbar::Correction> correction;
 };
 
 // The arrays of one layer (all groups) and their programmed state. Internal to the analog layers;

@@ -153,7 +153,8 @@ void CrossbarTiles::program_array(const xbar::ArraySimSpec& array, const torch::
       Eigen::Map<const Eigen::Matrix<double, -1, -1, Eigen::RowMajor>>(block.data_ptr<double>(), rows, n);
   xbar::EffectSet chip = spec_.effects;
   chip.set(xbar::Effect::kIrDrop, false).set(xbar::Effect::kReadNoise, false);
-  const xbar::ArraySim sim(array, W, chip, chip_rng.fork(static_cast<std::uint64_t>(array_index(g, r, c) + 1)));
+  const xbar::ArraySim sim(array, W, chip, chip_rng.fork(static_cast<std::uint64_t>(array_index(g, r, c) + 1)),
+                           spec_.correction.get());
   const xbar::Layout& L = sim.mapping().layout();
   const Eigen::MatrixXd G = spec_.effects.has(xbar::Effect::kIrDrop) ? array_response(sim) : sim.programmed_conductances();
   const auto cols = Slice(c * cu, c * cu + L.cols_used());
@@ -163,7 +164,7 @@ void CrossbarTiles::program_array(const xbar::ArraySimSpec& array, const torch::
     const Eigen::MatrixXd sd = device.read_noise_sigma(sim.programmed_conductances().topLeftCorner(L.rows, L.cols_used()));
     s.var.index_put_({tile, Slice(0, rows), cols}, to_tensor(sd.array().square().matrix()));
   }
-  s.scale.index_put_({tile, 0, cols}, 1.0 / sim.drift_gain());
+  s.scale.index_put_({tile, 0, cols}, 1.0 / (sim.drift_gain() * sim.correction_gain()));
   s.recombine.index_put_({g, cols, Slice(c * n0, c * n0 + n)}, to_tensor(sim.mapping().recombination()).t());
   weight_per_siemens_ = sim.mapping().weight_per_siemens();
   if (spec_.effects.has(xbar::Effect::kQuantisation))  // full range: R_used G_max V_read (xbar::Adc)

@@ -10,6 +10,7 @@
 #include "nn/analog.hpp"
 #include "nn/data.hpp"
 #include "nn/models.hpp"
+#include "xbar/correction.hpp"
 
 namespace cimlab::nn {
 namespace {
@@ -201,6 +202,28 @@ TEST_F(Analog, FastAndExactAgreeWithProgrammingVariationOnly) {
     EXPECT_LT(max_abs_diff(yf, ye), tolerance * ye.abs().max().item<double>()) << "quantisation " << fine_adc;
     EXPECT_GT(max_abs_diff(yf, x.matmul(fast->weight.t()) + fast->bias), 1e-4);
   }
+}
+
+TEST_F(Analog, WeightMappingCorrectionWinsBackIrDropLoss) {
+  AnalogSpec spec = small_spec(EffectSet::only(Effect::kIrDrop), Fidelity::kFast);
+  spec.array.circuit.rows = spec.array.circuit.cols = 64;
+  spec.array.circuit.r_row = spec.array.circuit.r_col = 2.0;
+  spec.array.circuit.r_driver = spec.array.circuit.r_sense = 20.0;
+  AnalogSpec corrected_spec = spec;
+  xbar::CorrectionOptions options;
+  options.method = "compensated";
+  corrected_spec.correction = std::make_shared<xbar::CompensatedCorrection>(options);
+  AnalogLinear plain(spec, 64, 16, false), corrected(corrected_spec, 64, 16, false);
+  copy_weights(*plain, *corrected);
+  plain->program(core::Rng(6));
+  corrected->program(core::Rng(6));
+  const torch::Tensor x = torch::rand({32, 64});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor ideal = x.matmul(plain->weight.t());
+  const double err_plain = (plain->forward(x) - ideal).norm().item<double>() / ideal.norm().item<double>();
+  const double err_corrected = (corrected->forward(x) - ideal).norm().item<double>() / ideal.norm().item<double>();
+  EXPECT_GT(err_plain, 0.01);                // the IR drop is visible
+  EXPECT_LT(err_corrected, 0.5 * err_plain);  // and correction wins most of it back
 }
 
 TEST_F(Analog, StraightThroughGradientIsTheFloatGradientAtTheEffectiveWeights) {

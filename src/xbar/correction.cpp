@@ -343,39 +343,19 @@ CorrectionError correction_error(const CircuitSpec& spec, const Eigen::MatrixXd&
   return e;
 }
 
+SchemeCorrection::SchemeCorrection(CorrectionOptions options) : options_(std::move(options)) {
+  const std::string& m = options_.method;
+  if (m != "comn" && m != "multiplicative" && m != "compensated" && m != "response") throw unknown_method(m);
+}
+
 CorrectionOutcome SchemeCorrection::apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
                                           double g_max) const {
   CorrectionResult r = run(spec, g_target, g_min, g_max);
   return {std::move(r.g_program), r.gain};
 }
 
-CorrectionResult ComnCorrection::run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                     double g_max) const {
-  return correct_comn(spec, g_target, g_min, g_max, options_);
-}
-
-CorrectionResult MultiplicativeCorrection::run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target,
-                                               double g_min, double g_max) const {
-  return correct_multiplicative(spec, g_target, g_min, g_max, options_);
-}
-
-CorrectionResult CompensatedCorrection::run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                            double g_max) const {
-  return correct_compensated(spec, g_target, g_min, g_max, options_);
-}
-
-CorrectionResult ResponseCorrection::run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                         double g_max) const {
-  return correct_response(spec, g_target, g_min, g_max, options_);
-}
-
 std::unique_ptr<SchemeCorrection> make_correction(const core::Params& params) {
-  const CorrectionOptions o = make_correction_options(params);
-  if (o.method == "comn") return std::make_unique<ComnCorrection>(o);
-  if (o.method == "multiplicative") return std::make_unique<MultiplicativeCorrection>(o);
-  if (o.method == "compensated") return std::make_unique<CompensatedCorrection>(o);
-  if (o.method == "response") return std::make_unique<ResponseCorrection>(o);
-  throw unknown_method(o.method);
+  return std::make_unique<SchemeCorrection>(make_correction_options(params));
 }
 
 }  // namespace cimlab::xbar

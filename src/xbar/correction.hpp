@@ -80,46 +80,21 @@ struct CorrectionError {
 CorrectionError correction_error(const CircuitSpec& spec, const Eigen::MatrixXd& g_target,
                                  const Eigen::MatrixXd& g_program, double gain, const Eigen::MatrixXd& V);
 
-// One Correction per scheme; run() gives the full result, apply() the Correction interface's outcome.
-class SchemeCorrection : public Correction {
+// The Correction interface for the scheme named by options.method (one of correction_schema()'s
+// methods, else ModelError at construction); run() gives the full result, apply() the outcome.
+// Immutable: apply() may run concurrently.
+class SchemeCorrection final : public Correction {
  public:
-  explicit SchemeCorrection(CorrectionOptions options) : options_(std::move(options)) {}
+  explicit SchemeCorrection(CorrectionOptions options);
   CorrectionOutcome apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
                           double g_max) const override;
-  virtual CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                               double g_max) const = 0;
+  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max) const {
+    return correct(spec, g_target, g_min, g_max, options_);
+  }
   const CorrectionOptions& options() const { return options_; }
 
- protected:
+ private:
   CorrectionOptions options_;
-};
-
-class ComnCorrection final : public SchemeCorrection {
- public:
-  using SchemeCorrection::SchemeCorrection;
-  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                       double g_max) const override;
-};
-
-class MultiplicativeCorrection final : public SchemeCorrection {
- public:
-  using SchemeCorrection::SchemeCorrection;
-  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                       double g_max) const override;
-};
-
-class CompensatedCorrection final : public SchemeCorrection {
- public:
-  using SchemeCorrection::SchemeCorrection;
-  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                       double g_max) const override;
-};
-
-class ResponseCorrection final : public SchemeCorrection {
- public:
-  using SchemeCorrection::SchemeCorrection;
-  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                       double g_max) const override;
 };
 
 // The scheme named by params' `method` (params validated against correction_schema()).

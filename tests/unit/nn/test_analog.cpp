@@ -212,7 +212,7 @@ TEST_F(Analog, WeightMappingCorrectionWinsBackIrDropLoss) {
   AnalogSpec corrected_spec = spec;
   xbar::CorrectionOptions options;
   options.method = "compensated";
-  corrected_spec.correction = std::make_shared<xbar::CompensatedCorrection>(options);
+  corrected_spec.correction = std::make_shared<xbar::SchemeCorrection>(options);
   AnalogLinear plain(spec, 64, 16, false), corrected(corrected_spec, 64, 16, false);
   copy_weights(*plain, *corrected);
   plain->program(core::Rng(6));

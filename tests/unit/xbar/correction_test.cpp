@@ -79,6 +79,12 @@ TEST_P(EveryScheme, FactoryBuildsTheNamedScheme) {
   EXPECT_EQ(o.gain, r.gain);
 }
 
+TEST(Correction, UnknownMethodIsRejectedAtConstruction) {
+  CorrectionOptions o;
+  o.method = "newton";
+  EXPECT_THROW(SchemeCorrection{o}, core::ModelError);
+}
+
 INSTANTIATE_TEST_SUITE_P(Correction, EveryScheme,
                          ::testing::Values("comn", "multiplicative", "compensated", "response"));
 

@@ -2,12 +2,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-
-#include "device/presets.hpp"
-#include "xbar/array_spec.hpp"
-#include "xbar/correction.hpp"
+#include "xbar/chip_config.hpp"
 #include "xbar/experiment.hpp"
-#include "xbar/ir_drop.hpp"
 
 namespace cimlab::xbar {
 
@@ -41,29 +37,10 @@ const core::Schema& inputs_schema() {
   return s;
 }
 
-const core::Schema& effects_schema() {
-  static const core::Schema s{
-      "effects", "the non-ideality classes included in the all-together run (each is also run alone)",
-      {ParamSpec::boolean("quantisation", "true", "weight, input (DAC / bit-serial) and ADC quantisation"),
-       ParamSpec::boolean("programming", "true", "device-to-device programming variation"),
-       ParamSpec::boolean("read_noise", "true", "cycle-to-cycle read noise"),
-       ParamSpec::boolean("drift", "true", "conductance drift at device.drift.time"),
-       ParamSpec::boolean("faults", "true", "stuck-at-ON/OFF cells"),
-       ParamSpec::boolean("nonlinearity", "true", "cell I-V nonlinearity"),
-       ParamSpec::boolean("ir_drop", "true", "wire, driver and sense resistance (IR drop)")}};
-  return s;
-}
-
 const core::Schema& output_schema() {
   static const core::Schema s{
       "output", "what the run folder receives besides result.json",
       {ParamSpec::boolean("voltage_map", "true", "cell_voltage.csv: voltage across every cell for the first input")}};
-  return s;
-}
-
-const core::Schema& ir_drop_common_schema() {
-  static const core::Schema s{"ir_drop", "how IR drop is computed: exact solver or an approximation",
-                              {ParamSpec::string("type", "exact", "the IR-drop model: one of the ir_drop.<type> components below")}};
   return s;
 }
 
@@ -75,96 +52,59 @@ core::Params section(const core::ConfigFile& cfg, const std::string& name, const
   return p;
 }
 
-std::vector<std::string> ir_drop_types() {
-  std::vector<std::string> types;
-  for (const auto& e : ir_drop_models()) types.push_back(e.type);
-  return types;
-}
-
-void load_ir_drop(const core::ConfigFile& cfg, XbarExperiment& exp, core::Diagnostics& diags) {
-  const YAML::Node node = cfg.root["ir_drop"];
-  exp.ir_drop_type = "exact";
-  if (node && node.IsMap() && node["type"]) {
-    if (!node["type"].IsScalar()) {
-      diags.add(core::at(node["type"], cfg.origin, "'ir_drop.type' must be a name, e.g. exact"));
-      return;
-    }
-    exp.ir_drop_type = node["type"].Scalar();
-  }
-  const auto types = ir_drop_types();
-  const auto it = std::find_if(ir_drop_models().begin(), ir_drop_models().end(),
-                               [&](const IrDropEntry& e) { return e.type == exp.ir_drop_type; });
-  if (it == ir_drop_models().end()) {
-    const auto hint = core::closest(exp.ir_drop_type, types);
-    diags.add(core::at(node["type"], cfg.origin,
-                       fmt::format("'ir_drop.type' = '{}' is not one of {}{}", exp.ir_drop_type, fmt::join(types, "|"),
-                                   hint ? fmt::format(" (did you mean '{}'?)", *hint) : "")));
-    return;
-  }
-  exp.ir_drop_params = core::validate(node, it->schema, "ir_drop.", cfg.origin, diags, {"type"});
-  exp.resolved["ir_drop"] = core::to_yaml(exp.ir_drop_params, it->schema);
-  exp.resolved["ir_drop"]["type"] = exp.ir_drop_type;
-}
-
 }  // namespace
 
 std::vector<const core::Schema*> experiment_schemas() {
-  std::vector<const core::Schema*> out{&run_schema(),     &array_schema(),   &device::device_schema(),
-                                       &mapping_schema(), &adc_schema(),     &ir_drop_common_schema()};
-  for (const auto& e : ir_drop_models()) out.push_back(&e.schema);
-  for (const auto* s : {&correction_schema(), &weights_schema(), &inputs_schema(), &effects_schema(), &output_schema()})
-    out.push_back(s);
+  std::vector<const core::Schema*> out{&run_schema()};
+  for (const auto* s : chip_schemas()) out.push_back(s);
+  for (const auto* s : {&weights_schema(), &inputs_schema(), &output_schema()}) out.push_back(s);
   return out;
 }
 
 namespace {
 
-// The validated parameters of every section, before any spec is built from them.
+// The validated parameters of the experiment's own sections (the chip sections are in ChipConfig).
 struct Sections {
-  core::Params run, array, mapping, adc, weights, inputs, effects, output;
+  core::Params run, weights, inputs, output;
+  ChipConfig chip;
 };
 
 Sections validate_sections(const core::ConfigFile& cfg, XbarExperiment& exp, core::Diagnostics& diags) {
-  core::check_sections(cfg, {"seed", "array", "device", "mapping", "adc", "ir_drop", "correction", "weights", "inputs",
-                             "effects", "output"},
-                       diags);
+  std::vector<std::string> known{"seed", "weights", "inputs", "output"};
+  for (const auto& name : chip_section_names()) known.push_back(name);
+  core::check_sections(cfg, known, diags);
   Sections s;
   YAML::Node top(YAML::NodeType::Map);
   if (cfg.root["seed"]) top["seed"] = cfg.root["seed"];
   s.run = core::validate(top, run_schema(), "", cfg.origin, diags);
-  s.array = section(cfg, "array", array_schema(), diags, exp.resolved);
-  YAML::Node device_resolved;
-  exp.device = device::load_device(cfg.root["device"], cfg.origin, diags, &device_resolved);
-  exp.resolved["device"] = device_resolved;
-  s.mapping = section(cfg, "mapping", mapping_schema(), diags, exp.resolved);
-  s.adc = section(cfg, "adc", adc_schema(), diags, exp.resolved);
-  load_ir_drop(cfg, exp, diags);
-  exp.correction_params = section(cfg, "correction", correction_schema(), diags, exp.resolved);
+  s.chip = load_chip(cfg.root, cfg.origin, "", diags, exp.resolved);
   s.weights = section(cfg, "weights", weights_schema(), diags, exp.resolved);
   s.inputs = section(cfg, "inputs", inputs_schema(), diags, exp.resolved);
-  s.effects = section(cfg, "effects", effects_schema(), diags, exp.resolved);
   s.output = section(cfg, "output", output_schema(), diags, exp.resolved);
   return s;
 }
 
-void build_specs(const core::ConfigFile& cfg, const Sections& s, XbarExperiment& exp, core::Diagnostics& diags) {
+void build_specs(const core::ConfigFile& cfg, const Sections& s, XbarExperiment& exp) {
   exp.seed = static_cast<std::uint64_t>(s.run.integer("seed"));
   exp.resolved["seed"] = exp.seed;
-  exp.circuit = make_circuit_spec(s.array);
+  exp.circuit = s.chip.array.circuit;
   const YAML::Node array_node = cfg.root["array"];
   exp.rows_given = array_node && array_node.IsMap() && array_node["rows"];
   exp.cols_given = array_node && array_node.IsMap() && array_node["cols"];
-  exp.mapping = make_mapping_spec(s.mapping, exp.device, cfg.origin, diags);
-  exp.adc = make_adc_spec(s.adc, cfg.origin, diags);
-  exp.correction_enabled = exp.correction_params.boolean("enabled");
+  exp.device = s.chip.array.device;
+  exp.mapping = s.chip.array.mapping;
+  exp.adc = s.chip.array.adc;
+  exp.ir_drop_type = s.chip.array.ir_drop_type;
+  exp.ir_drop_params = s.chip.array.ir_drop_params;
+  exp.correction_params = s.chip.correction;
+  exp.correction_enabled = s.chip.correction_enabled;
   const core::Params& w = s.weights;
   exp.weights = {w.has("file") ? w.str("file") : "", w.str("distribution"), w.real("scale"),
                  static_cast<int>(w.integer("cols"))};
   const core::Params& in = s.inputs;
   exp.inputs = {in.has("file") ? in.str("file") : "", static_cast<int>(in.integer("count")),
                 in.real("density")};
-  for (int e = 0; e < kEffectCount; ++e)
-    exp.effects.set(static_cast<Effect>(e), s.effects.boolean(std::string(effect_name(static_cast<Effect>(e)))));
+  exp.effects = s.chip.effects;
   exp.voltage_map = s.output.boolean("voltage_map");
 }
 
@@ -178,8 +118,7 @@ XbarExperiment load_xbar_experiment(const std::string& path, const std::vector<s
   exp.resolved = YAML::Node(YAML::NodeType::Map);
   const Sections sections = validate_sections(cfg, exp, diags);
   diags.throw_if_any();  // specs are built only from sections that validated
-  build_specs(cfg, sections, exp, diags);
-  diags.throw_if_any();
+  build_specs(cfg, sections, exp);
   return exp;
 }
 

@@ -1,5 +1,7 @@
 #include "nn/train.hpp"
 
+#include "nn/checkpoint.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -371,6 +373,21 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   torch::serialize::InputArchive ar = open_checkpoint(path);
   try {
     return read_info(ar);
+  } catch (const std::exception& e) {
+    bad_checkpoint(path, first_line(e.what()));
+  }
+}
+
+CheckpointInfo load_model_checkpoint(const std::string& path, torch::nn::Module& model) {
+  torch::serialize::InputArchive ar = open_checkpoint(path);
+  try {
+    const CheckpointInfo info = read_info(ar);
+    torch::serialize::InputArchive model_ar;
+    ar.read("model", model_ar);
+    model.load(model_ar);
+    return info;
+  } catch (const core::Error&) {
+    throw;
   } catch (const std::exception& e) {
     bad_checkpoint(path, first_line(e.what()));
   }

@@ -1,9 +1,13 @@
-// Analog inference and HAT steps of LeNet-5 against plain LibTorch, in one run (issue 3 speed targets):
-// exact mode (every ADC conversion modelled) over 1,000 images vs the float model and vs the floor of
-// B_in x S float products of the same shapes; a fast-mode HAT step vs a float training step.
+// Analog inference and HAT steps against plain LibTorch, in one run (issue 3 speed targets):
+// LeNet-5 exact mode (every ADC conversion modelled) over 10,000 images vs the float model and vs the
+// floor of B_in x S float products of the same shapes; VGG-8 at CIFAR-10 shape (3 x 32 x 32), exact
+// mode, per image (NeuroSim: ~5 min per VGG-8 image); a fast-mode HAT step vs a float training step.
 // Setup of the issue: 8-bit bit-serial inputs, 2-bit cells, 8-bit weights, 8-bit ADC, RRAM preset,
-// 128 x 128 arrays. One thread.
+// 128 x 128 arrays, 1 ohm wires where IR drop is on. One thread. Inputs are random (timing only).
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "device/presets.hpp"
 #include "nn/analog.hpp"
@@ -32,39 +36,86 @@ AnalogSpec rram_spec(EffectSet effects, Fidelity fidelity) {
   return s;
 }
 
+// LeNet-5 images per run: 10,000 (environment CIMLAB_BENCH_IMAGES, a multiple of 100, for quick runs).
+const std::int64_t kImages = [] {
+  const char* env = std::getenv("CIMLAB_BENCH_IMAGES");
+  return env ? std::max<std::int64_t>(100, std::atoll(env) / 100 * 100) : std::int64_t{10000};
+}();
+constexpr std::int64_t kBatch = 100;
+
 const torch::Tensor& images() {
-  static const torch::Tensor x = (torch::manual_seed(1), torch::rand({1000, 1, 28, 28}));
+  static const torch::Tensor x = (torch::manual_seed(1), torch::rand({kImages, 1, 28, 28}));
   return x;
 }
 
 void infer(torch::nn::AnyModule& model) {
   torch::NoGradGuard no_grad;
-  for (std::int64_t i = 0; i < 1000; i += 100) benchmark::DoNotOptimize(model.forward(images().index({Slice(i, i + 100)})));
+  for (std::int64_t i = 0; i < kImages; i += kBatch)
+    benchmark::DoNotOptimize(model.forward(images().index({Slice(i, i + kBatch)})));
 }
 
-void FloatLeNet1000(benchmark::State& state) {
+// Counter time_per_image: CPU seconds per image.
+void per_image(benchmark::State& state, std::int64_t images_per_iteration) {
+  state.counters["time_per_image"] = benchmark::Counter(
+      static_cast<double>(images_per_iteration),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void FloatLeNet(benchmark::State& state) {
   at::set_num_threads(1);
   torch::nn::AnyModule model = cimlab::nn::make_model("lenet5", cimlab::nn::LayerFactory());
   for (auto _ : state) infer(model);
+  per_image(state, kImages);
 }
 
-// 0: all effects but IR drop; 1: without read noise; 2: without read noise, with IR drop (1 ohm).
-void ExactLeNet1000(benchmark::State& state) {
+EffectSet lenet_effects(std::int64_t mode) {
+  EffectSet effects = EffectSet::all();
+  if (mode == 1 || mode == 2) effects.set(Effect::kReadNoise, false);
+  if (mode <= 1) effects.set(Effect::kIrDrop, false);
+  return effects;
+}
+
+// 0: all effects but IR drop (read noise per conversion); 1: without read noise; 2: without read noise,
+// with IR drop (1 ohm); 3: all effects, IR drop and read noise included.
+void ExactLeNet(benchmark::State& state) {
   at::set_num_threads(1);
-  EffectSet effects = EffectSet::all().set(Effect::kIrDrop, state.range(0) == 2);
-  if (state.range(0) >= 1) effects.set(Effect::kReadNoise, false);
-  torch::nn::AnyModule model = cimlab::nn::make_model("lenet5", AnalogLayerFactory(rram_spec(effects, Fidelity::kExact)));
+  torch::nn::AnyModule model =
+      cimlab::nn::make_model("lenet5", AnalogLayerFactory(rram_spec(lenet_effects(state.range(0)), Fidelity::kExact)));
   cimlab::nn::program_all(*model.ptr(), 1);
   cimlab::nn::calibrate_all(model, {images().index({Slice(0, 32)})});
   for (auto _ : state) infer(model);
+  per_image(state, kImages);
 }
 
 // The floor: B_in x S = 8 x 4 float inferences of the same shapes.
-void FloorLeNet1000(benchmark::State& state) {
+void FloorLeNet(benchmark::State& state) {
   at::set_num_threads(1);
   torch::nn::AnyModule model = cimlab::nn::make_model("lenet5", cimlab::nn::LayerFactory());
   for (auto _ : state)
     for (int k = 0; k < 32; ++k) infer(model);
+  per_image(state, kImages);
+}
+
+// VGG-8 of the zoo at CIFAR-10 shape (3 x 32 x 32), batches of 8 random images. 0: float; 1: exact,
+// all effects (read noise per conversion, IR drop 1 ohm on 128 x 128 arrays); 2: exact, all but read
+// noise.
+void Vgg8Cifar(benchmark::State& state) {
+  at::set_num_threads(1);
+  constexpr std::int64_t kVggBatch = 8;
+  const cimlab::nn::ImageShape cifar{3, 32};
+  const torch::Tensor x = (torch::manual_seed(2), torch::rand({kVggBatch, 3, 32, 32}));
+  torch::nn::AnyModule model;
+  if (state.range(0) == 0) {
+    model = cimlab::nn::make_model("vgg8", cimlab::nn::LayerFactory(), cifar);
+  } else {
+    EffectSet effects = EffectSet::all().set(Effect::kReadNoise, state.range(0) == 1);
+    model = cimlab::nn::make_model("vgg8", AnalogLayerFactory(rram_spec(effects, Fidelity::kExact)), cifar);
+    cimlab::nn::program_all(*model.ptr(), 1);
+    cimlab::nn::calibrate_all(model, {x});
+  }
+  model.ptr()->eval();
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(model.forward(x));
+  per_image(state, kVggBatch);
 }
 
 void TrainStep(benchmark::State& state) {
@@ -87,8 +138,9 @@ void TrainStep(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(FloatLeNet1000)->Unit(benchmark::kMillisecond);
-BENCHMARK(FloorLeNet1000)->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(ExactLeNet1000)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(FloatLeNet)->Unit(benchmark::kMillisecond);
+BENCHMARK(FloorLeNet)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(ExactLeNet)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(Vgg8Cifar)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(TrainStep)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -17,5 +17,7 @@ const std::string& command_line();
 Action setup_xbar(CLI::App& app);
 Action setup_describe(CLI::App& app);
 Action setup_train(CLI::App& app);  // built only with LibTorch (CIMLAB_HAVE_TORCH)
+Action setup_eval(CLI::App& app);   // built only with LibTorch (CIMLAB_HAVE_TORCH)
+Action setup_run(CLI::App& app);    // built only with LibTorch (CIMLAB_HAVE_TORCH)
 
 }  // namespace cimlab::cli

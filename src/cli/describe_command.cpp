@@ -11,6 +11,8 @@
 #include "core/errors.hpp"
 #include "xbar/experiment.hpp"
 #ifdef CIMLAB_HAVE_TORCH
+#include "nn/accuracy_run.hpp"
+#include "nn/evaluate.hpp"
 #include "nn/train.hpp"
 #endif
 
@@ -54,8 +56,9 @@ Action setup_describe(CLI::App& app) {
   return [component, json]() {
     auto schemas = xbar::experiment_schemas();
 #ifdef CIMLAB_HAVE_TORCH
-    for (const auto* s : nn::train_schemas())
-      if (std::find(schemas.begin(), schemas.end(), s) == schemas.end()) schemas.push_back(s);
+    for (const auto& extra : {nn::train_schemas(), nn::eval_schemas(), nn::run_schemas()})
+      for (const auto* s : extra)
+        if (std::find(schemas.begin(), schemas.end(), s) == schemas.end()) schemas.push_back(s);
 #endif
     std::vector<const core::Schema*> chosen;
     for (const auto* s : schemas)

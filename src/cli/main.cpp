@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   add(&cli::setup_describe);
 #ifdef CIMLAB_HAVE_TORCH
   add(&cli::setup_train);
+  add(&cli::setup_eval);
+  add(&cli::setup_run);
 #endif
   try {
     app.parse(argc, argv);

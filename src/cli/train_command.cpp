@@ -1,5 +1,5 @@
-// `cimlab train CONFIG [--out DIR] [--set k=v ...] [--resume]`: float training of a zoo model (see
-// nn/train.hpp). The run folder receives config.resolved.yaml, checkpoint.pt (after every epoch),
+// `cimlab train CONFIG [--out DIR] [--set k=v ...] [--resume]`: float training of a zoo model, or
+// hardware-aware fine-tuning of a float checkpoint with a `hat:` section (see nn/train.hpp). The run folder receives config.resolved.yaml, checkpoint.pt (after every epoch),
 // metrics.json and log.txt; --resume continues from DIR/checkpoint.pt. Built only with LibTorch.
 #ifdef CIMLAB_HAVE_TORCH
 #include <fmt/format.h>
@@ -49,6 +49,9 @@ int run(const TrainArgs& a) {
   run.log().info("test accuracy {:.4f}", r.test_accuracy);
   fmt::print("{} on {} ({} parameters, {} train / {} test images, {} threads): test accuracy {:.2f}%\n", r.model,
              r.dataset, r.parameters, r.train_images, r.test_images, r.threads, 100 * r.test_accuracy);
+  if (r.hat)
+    fmt::print("hardware-aware training: test accuracy on one analog chip {:.2f}% before, {:.2f}% after\n",
+               100 * r.start_accuracy, 100 * r.test_accuracy);
   fmt::print("results: {} (metrics.json, checkpoint.pt)\n", run.path());
   return 0;
 }
@@ -56,7 +59,7 @@ int run(const TrainArgs& a) {
 }  // namespace
 
 Action setup_train(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a zoo model in float on MNIST or Fashion-MNIST, with checkpoints");
+  auto* cmd = app.add_subcommand("train", "Train a zoo model on MNIST or Fashion-MNIST (float, or hardware-aware with hat:), with checkpoints");
   auto a = std::make_shared<TrainArgs>();
   cmd->add_option("config", a->config, "training YAML")->required();
   cmd->add_option("--out", a->out, "output folder")->capture_default_str();

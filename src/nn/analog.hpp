@@ -63,7 +63,7 @@ struct AnalogSpec {
 
 // The arrays of one layer (all groups) and their programmed state. Internal to the analog layers;
 // exposed for tests. Shapes: groups G, row blocks RB, column blocks CB, Rmax = min(in, rows),
-// Ctot = CB x (physical columns used per array).
+// Ctot = the physical columns used over the CB column blocks (the last block only as wide as its outputs).
 class CrossbarTiles {
  public:
   // in, out: per group. Throws core::ModelError when the mapping leaves no output per array.
@@ -102,11 +102,14 @@ class CrossbarTiles {
   xbar::ArraySimSpec layer_array_spec(const torch::Tensor& w);
   void program_array(const xbar::ArraySimSpec& array, const torch::Tensor& w_group, std::array<std::int64_t, 3> grc,
                      const core::Rng& chip_rng, Stacked& s);
+  class NormalStream;  // read-noise Gaussians (analog_tiles.cpp)
   torch::Tensor voltages(const torch::Tensor& x, bool expand) const;
+  torch::Tensor digit_voltages(const torch::Tensor& x) const;
   torch::Tensor currents(const torch::Tensor& v, const torch::Tensor& g, const torch::Tensor& var,
-                         torch::Generator& gen) const;
-  torch::Tensor convert(torch::Tensor i) const;  // overwrites i
-  torch::Tensor combine(const torch::Tensor& d, std::int64_t n, bool expand) const;
+                         NormalStream& normal) const;
+  // Conversions (ADC) and shift-and-add of partial sums i (overwritten) with read-noise variances nv.
+  torch::Tensor combine(torch::Tensor& i, const torch::Tensor& nv, std::int64_t n, bool expand,
+                        NormalStream& normal) const;
   std::int64_t chunk_rows(bool expand) const;
   bool expands() const;
   void build_adc_tensors();
@@ -130,6 +133,41 @@ class CrossbarTiles {
   std::vector<std::vector<torch::Tensor>> observed_;  // per array, sampled partial sums (calibration)
 };
 
+// Hardware-aware training noise (issue 3, HAT): a fresh draw of the cheap non-ideality classes at
+// every training step, on tensors only (no xbar::ArraySim per step). The classes: quantisation (weight
+// codes, as WeightMapping), programming variation and read noise (fluctuation), stuck cells (defects);
+// input quantisation and the cell I-V act on the inputs (CrossbarTiles::fast_inputs). IR drop and drift
+// are left to evaluation and to weight-mapping correction.
+//
+// Everything per weight code comes from the xbar/device formulas themselves, once: each of the
+// 2^B_w (offset) or 2^(B_w+1) - 1 (differential) codes is mapped by xbar::WeightMapping onto its
+// slices and polarities, and the tables hold, per code, the mean weight (w_max = 1), the variance of
+// the recombined conductance noise (device::DeviceModel sigmas; lognormal programming by its exact
+// moments) and, per cell, the weight change of that cell stuck on (G_max) or off (G_min). A step draws
+// w = w_max (mean[c] + sqrt(var[c]) z) per weight, then Binomial(cells, p) stuck cells at uniform
+// positions. Approximations (first order): cells are independent (the offset mapping's reference cell,
+// shared by a row's outputs on the chip, is drawn per weight here) and real codes (quantisation off)
+// take the nearest code's variance.
+class HatNoise {
+ public:
+  // spec.effects selects the classes (quantisation, programming, read_noise, faults).
+  explicit HatNoise(const AnalogSpec& spec);
+  // One draw of the effective weights of `weight` mapped with range w_max. No gradient.
+  torch::Tensor sample(const torch::Tensor& weight, double w_max, torch::Generator& gen) const;
+  // Tables (for tests): mean weight and variance per code index, stuck-on / stuck-off deltas per cell.
+  const torch::Tensor& mean() const { return mean_; }
+  const torch::Tensor& variance() const { return var_; }
+  // Code index of weights w / w_max (clipped to the code range).
+  torch::Tensor code_index(const torch::Tensor& w_unit) const;
+
+ private:
+  bool differential_, quantise_;
+  double levels_;  // Q = 2^B_w - 1
+  double p_on_ = 0.0, p_off_ = 0.0;
+  std::int64_t cells_ = 1;  // cells per weight, S x P
+  torch::Tensor mean_, var_, std_, on_, off_;  // per code (on_/off_: codes x cells)
+};
+
 // Layer state shared by AnalogLinear and AnalogConv2d: the chip instance, the input range, the mode.
 class AnalogCore {
  public:
@@ -151,7 +189,17 @@ class AnalogCore {
     std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> from_rows;
   };
   // The analog product of x with flat weights (groups out x in) in the chosen fidelity, without bias.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& weight, const LayerOps& ops);
+  // training: the layer is in training mode (HAT draws apply, see enable_hat).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& weight, const LayerOps& ops,
+                        bool training = false);
+
+  // Hardware-aware training. After enable_hat(classes), a training-mode forward draws the cheap classes
+  // (HatNoise, the spec's effects restricted to `classes`) afresh at every call instead of reading the
+  // programmed chip, with straight-through gradients. set_hat(false) leaves the layer float while
+  // training (progressive schedules); `seed` restarts the draws (one seed per epoch = exact resume).
+  void enable_hat(const xbar::EffectSet& classes);
+  void set_hat(bool active, std::uint64_t seed);
+  bool hat_enabled() const { return hat_ != nullptr; }
 
   // Calibration mode: forward() records input ranges (stage 1) or partial sums (stage 2) and returns
   // the float product. finish_calibration() sets the ADC ranges.
@@ -163,6 +211,8 @@ class AnalogCore {
   void ensure_programmed(const torch::Tensor& weight);
   torch::Tensor ste_inputs(const torch::Tensor& x, double range) const;
   torch::Tensor ste_weights(const torch::Tensor& weight);
+  torch::Tensor hat_weights(const torch::Tensor& weight);
+  double current_w_max(const torch::Tensor& weight) const;
   double range_of(const torch::Tensor& x) const;
 
   AnalogSpec spec_;
@@ -173,6 +223,9 @@ class AnalogCore {
   double input_range_ = 0.0;
   double observed_range_ = 0.0;
   Calibration calibration_ = Calibration::kOff;
+  std::unique_ptr<HatNoise> hat_;
+  bool hat_active_ = true;
+  torch::Generator hat_gen_;
 };
 
 // y = analog(x W^T) + b; x: [..., in] -> [..., out]. Parameters "weight" (out x in), "bias" (out).

@@ -13,7 +13,8 @@ namespace cimlab::nn {
 namespace F = torch::nn::functional;
 
 AnalogCore::AnalogCore(const AnalogSpec& spec, std::int64_t groups, std::int64_t out, std::int64_t in)
-    : spec_(spec), tiles_(spec, groups, out, in), read_gen_(at::detail::createCPUGenerator(0)) {}
+    : spec_(spec), tiles_(spec, groups, out, in), read_gen_(at::detail::createCPUGenerator(0)),
+      hat_gen_(at::detail::createCPUGenerator(0)) {}
 
 void AnalogCore::program(const torch::Tensor& weight, const core::Rng& chip_rng) {
   chip_rng_ = std::make_unique<core::Rng>(chip_rng);
@@ -51,10 +52,46 @@ torch::Tensor AnalogCore::ste_weights(const torch::Tensor& weight) {
   return w + (tiles_.effective_weights(read_gen_).view_as(weight) - w).detach();
 }
 
-torch::Tensor AnalogCore::forward(const torch::Tensor& x, const torch::Tensor& weight, const LayerOps& ops) {
+void AnalogCore::enable_hat(const xbar::EffectSet& classes) {
+  AnalogSpec hat = spec_;
+  for (int e = 0; e < xbar::kEffectCount; ++e) {
+    const auto effect = static_cast<xbar::Effect>(e);
+    hat.effects.set(effect, spec_.effects.has(effect) && classes.has(effect));
+  }
+  hat_ = std::make_unique<HatNoise>(hat);
+  hat_gen_ = at::detail::createCPUGenerator(0);
+}
+
+void AnalogCore::set_hat(bool active, std::uint64_t seed) {
+  hat_active_ = active;
+  hat_gen_ = at::detail::createCPUGenerator(seed);
+}
+
+double AnalogCore::current_w_max(const torch::Tensor& weight) const {
+  const xbar::MappingSpec& m = spec_.array.mapping;
+  if (m.weight_range == xbar::WeightRange::kValue) return m.w_max;
+  const double max_abs = weight.detach().abs().max().item<double>();
+  return max_abs > 0.0 ? max_abs : 1.0;
+}
+
+// A fresh HAT draw forward, identity backward inside +-w_max (zero outside: clipped weights).
+torch::Tensor AnalogCore::hat_weights(const torch::Tensor& weight) {
+  const double w_max = current_w_max(weight);
+  torch::Tensor w = weight;
+  if (spec_.array.mapping.weight_range == xbar::WeightRange::kValue)
+    w = weight * (weight.detach().abs() <= w_max).to(weight.scalar_type());
+  return w + (hat_->sample(weight, w_max, hat_gen_).to(weight.scalar_type()) - w).detach();
+}
+
+torch::Tensor AnalogCore::forward(const torch::Tensor& x, const torch::Tensor& weight, const LayerOps& ops,
+                                  bool training) {
   if (calibration_ == Calibration::kInputRange) {
     observed_range_ = std::max(observed_range_, x.detach().abs().max().item<double>());
     return ops.product(x, weight);
+  }
+  if (training && hat_) {  // HAT: no programmed chip, fresh draws of the cheap classes
+    if (!hat_active_) return ops.product(x, weight);
+    return ops.product(ste_inputs(x, range_of(x)), hat_weights(weight));
   }
   ensure_programmed(weight);
   const double range = range_of(x);
@@ -94,7 +131,7 @@ torch::Tensor AnalogLinearImpl::forward(const torch::Tensor& x) {
       [](const torch::Tensor& a, const torch::Tensor& w) { return a.matmul(w.t()); },
       [](const torch::Tensor& a) { return a; },
       [](const torch::Tensor& y, const torch::Tensor&) { return y; }};
-  torch::Tensor y = core_.forward(rows, weight, ops);
+  torch::Tensor y = core_.forward(rows, weight, ops, is_training());
   if (bias.defined()) y = y + bias;
   std::vector<std::int64_t> shape = x.sizes().vec();
   shape.back() = weight.size(0);
@@ -150,7 +187,7 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
         const std::int64_t wd = (a.size(3) + 2 * p[1] - d[1] * (k[1] - 1) - 1) / s[1] + 1;
         return y.view({a.size(0), h * wd, cout}).permute({0, 2, 1}).reshape({a.size(0), cout, h, wd});
       }};
-  torch::Tensor y = core_.forward(x, flat_weight(), ops);
+  torch::Tensor y = core_.forward(x, flat_weight(), ops, is_training());
   if (bias.defined()) y = y + bias.view({1, -1, 1, 1});
   return y;
 }

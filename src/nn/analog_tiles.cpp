@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/errors.hpp"
@@ -40,6 +41,14 @@ core::Params ir_params(const xbar::ArraySimSpec& spec) {
   return spec.ir_drop_params;
 }
 
+// Physical columns of a layer's stacked arrays: full blocks of cols_per_array, the last block only
+// as wide as its outputs need (no conversions of unused columns).
+std::int64_t used_columns(const xbar::MappingSpec& mapping, std::int64_t out, std::int64_t outputs_per_array,
+                          std::int64_t cols_per_array, std::int64_t col_blocks) {
+  const std::int64_t last = out - (col_blocks - 1) * outputs_per_array;
+  return (col_blocks - 1) * cols_per_array + xbar::Layout::of(mapping, 1, static_cast<int>(last)).cols_used();
+}
+
 // Torch port of xbar::split_digits (same rule): real codes r -> `count` digits of digit_bits bits,
 // r = sum_s d_s 2^(digit_bits s); integer codes give their exact digits. Result: count x r.shape.
 torch::Tensor split_digits(const torch::Tensor& code, int digit_bits, int count) {
@@ -74,7 +83,138 @@ torch::Tensor cell_response(const device::CellIV& iv, const torch::Tensor& digit
   return v.to(digits.scalar_type());
 }
 
+
+// row[c] += sqrt(var[c]) z_c for c < n, one N(0, 1) draw z_c per element with var > 0 (in order).
+template <typename T, typename Normal>
+void add_noise_row(T* row, const T* var, std::int64_t n, Normal& normal, std::vector<T>& z) {
+  std::int64_t draws = 0;
+  for (std::int64_t c = 0; c < n; ++c) draws += var[c] > T(0) ? 1 : 0;
+  if (draws == 0) return;
+  z.resize(static_cast<std::size_t>(draws));
+  normal.fill(z.data(), draws);
+  const T* zp = z.data();
+  if (draws == n) {  // every element drawn: vectorised
+    for (std::int64_t c = 0; c < n; ++c) row[c] += std::sqrt(var[c]) * zp[c];
+    return;
+  }
+  for (std::int64_t c = 0; c < n; ++c)
+    if (var[c] > T(0)) row[c] += std::sqrt(var[c]) * *zp++;
+}
+
+template <typename T, typename Normal>
+void add_noise(torch::Tensor& i, const torch::Tensor& var, Normal& normal) {
+  T* pi = i.data_ptr<T>();
+  const T* pv = var.data_ptr<T>();
+  std::vector<T> z;
+  const std::int64_t n = i.numel(), block = 4096;
+  for (std::int64_t e = 0; e < n; e += block) add_noise_row(pi + e, pv + e, std::min(block, n - e), normal, z);
+}
+
+template <typename Normal>
+void add_read_noise(torch::Tensor& i, const torch::Tensor& var, Normal& normal) {
+  TORCH_CHECK(i.is_contiguous() && var.is_contiguous() && i.sizes() == var.sizes());
+  if (i.scalar_type() == torch::kFloat64)
+    add_noise<double>(i, var, normal);
+  else
+    add_noise<float>(i, var, normal);
+}
+
+
+// Row voltages of quantised inputs (integer codes, so exact digits), fused: clip, scale to 2^B_in
+// levels, round, split into `cycles` digits of digit_bits, look up the DAC level (or h(V)) of each
+// digit, and write in the bmm layout: x (n x groups in) -> (groups RB) x (P Cy n) x Rmax.
+// B_in <= 16 (mapping spec), so codes fit int32.
+template <typename T>
+void fill_digit_voltages(const T* x, T* v, std::int64_t n, std::int64_t groups, std::int64_t in, std::int64_t row_blocks,
+                         std::int64_t rows_max, int phases, int cycles, int digit_bits, T levels,
+                         const std::vector<T>& table) {
+  const std::int32_t mask = (std::int32_t{1} << digit_bits) - 1;
+  const T level0 = table[0], level1 = table[1];
+  std::vector<std::int32_t> codes(static_cast<std::size_t>(rows_max), 0);
+  std::int32_t* code = codes.data();
+  for (std::int64_t g = 0; g < groups; ++g)
+    for (std::int64_t rb = 0; rb < row_blocks; ++rb) {
+      const std::int64_t tile = g * row_blocks + rb, r_used = std::min(rows_max, in - rb * rows_max);
+      for (int p = 0; p < phases; ++p) {
+        const T sign = p == 0 ? T(1) : T(-1);
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T* xi = x + i * groups * in + g * in + rb * rows_max;
+          for (std::int64_t r = 0; r < r_used; ++r)  // rows past r_used (padding) keep code 0
+            code[r] = static_cast<std::int32_t>(std::nearbyint(std::min(std::max(sign * xi[r], T(0)), T(1)) * levels));
+          T* out = v + ((tile * phases + p) * cycles * n + i) * rows_max;
+          for (int c = 0; c < cycles; ++c, out += n * rows_max) {
+            const int shift = digit_bits * c;
+            if (digit_bits == 1)  // bit-serial: a select, vectorised
+              for (std::int64_t r = 0; r < rows_max; ++r) out[r] = ((code[r] >> shift) & 1) != 0 ? level1 : level0;
+            else
+              for (std::int64_t r = 0; r < rows_max; ++r) out[r] = table[static_cast<std::size_t>((code[r] >> shift) & mask)];
+          }
+        }
+      }
+    }
+}
+
+// The conversions and the digital shift-and-add over phases and cycles, fused: for partial sums i
+// (tiles x (steps n) x cols, LSB units, rows row_stride apart; overwritten), optional noise variances nv
+// (same shape and strides),
+// y[t, j, c] = scale[t, c] sum_k w_k ADC(i[t, k n + j, c] + sqrt(nv) z) -> tiles x n x cols.
+// ADC (quantise), xbar::Adc::convert semantics on LSB units: clip to [lo, lo + top], round to 2^B codes
+// (half to even, as torch::round), read back with static INL (only with the nonlinearity effect, as in ArraySim).
+template <typename T, typename Normal>
+void convert_combine(T* i, const T* nv, std::int64_t row_stride, T* y, std::int64_t tiles, std::int64_t steps,
+                     std::int64_t n, std::int64_t cols,
+                     const std::vector<T>& w, const T* lo, const T* scale, bool quantise, T top, const T* inl,
+                     Normal* normal) {
+  std::vector<T> zero(static_cast<std::size_t>(cols), T(0)), z;
+  for (std::int64_t t = 0; t < tiles; ++t) {
+    const T* lo_t = lo ? lo + t * cols : zero.data();
+    T* yt = y + t * n * cols;
+    std::fill(yt, yt + n * cols, T(0));
+    for (std::int64_t k = 0; k < steps; ++k) {
+      const T wk = w[static_cast<std::size_t>(k)];
+      for (std::int64_t j = 0; j < n; ++j) {
+        const std::int64_t offset = ((t * steps + k) * n + j) * row_stride;
+        T* row = i + offset;
+        T* yr = yt + j * cols;
+        if (nv) add_noise_row(row, nv + offset, cols, *normal, z);
+        if (!quantise) {
+          for (std::int64_t c = 0; c < cols; ++c) yr[c] += wk * row[c];
+        } else if (inl) {
+          for (std::int64_t c = 0; c < cols; ++c) {
+            const T code = std::nearbyint(std::min(std::max(row[c] - lo_t[c], T(0)), top));
+            yr[c] += wk * (code + inl[static_cast<std::int64_t>(code)] + lo_t[c]);
+          }
+        } else {
+          for (std::int64_t c = 0; c < cols; ++c)
+            yr[c] += wk * (std::nearbyint(std::min(std::max(row[c] - lo_t[c], T(0)), top)) + lo_t[c]);
+        }
+      }
+    }
+    const T* st = scale + t * cols;
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t c = 0; c < cols; ++c) yt[j * cols + c] *= st[c];
+  }
+}
+
 }  // namespace
+
+// Standard normal draws for read noise, from the layer's torch generator (Tensor::normal_ on the
+// buffer the fused ADC pass reads): every conversion of every forward gets its own independent draw,
+// reproducible by seed. Only conversions with a non-zero noise variance draw.
+class CrossbarTiles::NormalStream {
+ public:
+  static NormalStream from(torch::Generator& gen) { return NormalStream(gen); }
+  // out[0..n) = independent N(0, 1) draws.
+  template <typename T>
+  void fill(T* out, std::int64_t n) {
+    torch::from_blob(out, {n}, torch::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value)).normal_(0.0, 1.0, gen_);
+  }
+
+ private:
+  explicit NormalStream(torch::Generator& gen) : gen_(gen) {}
+  torch::Generator& gen_;
+};
+
 
 CrossbarTiles::CrossbarTiles(AnalogSpec spec, std::int64_t groups, std::int64_t out, std::int64_t in)
     : spec_(std::move(spec)), groups_(groups), out_(out), in_(in),
@@ -118,7 +258,8 @@ xbar::ArraySimSpec CrossbarTiles::layer_array_spec(const torch::Tensor& w) {
 void CrossbarTiles::program(const torch::Tensor& weight, const core::Rng& chip_rng) {
   const torch::Tensor w = weight.detach().to(torch::kFloat64).reshape({groups_, out_, in_}).contiguous();
   const xbar::ArraySimSpec array = layer_array_spec(w);
-  const std::int64_t tiles = groups_ * row_blocks_, ctot = col_blocks_ * cols_per_array_;
+  const std::int64_t tiles = groups_ * row_blocks_;
+  const std::int64_t ctot = used_columns(spec_.array.mapping, out_, outputs_per_array_, cols_per_array_, col_blocks_);
   const auto f64 = torch::kFloat64;
   Stacked s{torch::zeros({tiles, rows_max_, ctot}, f64), torch::zeros({tiles, rows_max_, ctot}, f64),
             torch::ones({tiles, 1, ctot}, f64), torch::zeros({groups_, ctot, out_}, f64)};
@@ -179,13 +320,15 @@ void CrossbarTiles::build_adc_tensors() {
   scale_exact_ = col_scale_;
   if (adcs_.empty()) return;
   const std::int64_t tiles = groups_ * row_blocks_, cu = cols_per_array_;
-  auto lo = torch::zeros({tiles, 1, col_blocks_ * cu}, torch::kFloat64);
-  auto lsb = torch::ones({tiles, 1, col_blocks_ * cu}, torch::kFloat64);
+  const std::int64_t ctot = g_.size(2);
+  auto lo = torch::zeros({tiles, 1, ctot}, torch::kFloat64);
+  auto lsb = torch::ones({tiles, 1, ctot}, torch::kFloat64);
   for (std::int64_t t = 0; t < tiles; ++t)
     for (std::int64_t c = 0; c < col_blocks_; ++c) {
       const xbar::Adc& adc = adcs_[static_cast<std::size_t>(t * col_blocks_ + c)];
-      lo.index_put_({t, 0, Slice(c * cu, (c + 1) * cu)}, adc.lo() / adc.lsb());
-      lsb.index_put_({t, 0, Slice(c * cu, (c + 1) * cu)}, adc.lsb());
+      const auto cols = Slice(c * cu, std::min((c + 1) * cu, ctot));
+      lo.index_put_({t, 0, cols}, adc.lo() / adc.lsb());
+      lsb.index_put_({t, 0, cols}, adc.lsb());
     }
   adc_lo_ = lo.abs().max().item<double>() > 0.0 ? lo.to(dtype_) : torch::Tensor();
   g_exact_ = g_ / lsb.to(dtype_);
@@ -238,6 +381,7 @@ bool CrossbarTiles::expands() const {
 torch::Tensor CrossbarTiles::voltages(const torch::Tensor& x, bool expand) const {
   const xbar::MappingSpec& m = spec_.array.mapping;
   const std::int64_t n = x.size(0);
+  if (expand && spec_.effects.has(xbar::Effect::kQuantisation)) return digit_voltages(x);
   torch::Tensor xs = x.to(dtype_).reshape({n, groups_, in_});
   xs = torch::constant_pad_nd(xs, {0, row_blocks_ * rows_max_ - in_}).view({n, groups_, row_blocks_, rows_max_});
   std::vector<torch::Tensor> phases{xs.clamp(0.0, 1.0)};
@@ -255,40 +399,77 @@ torch::Tensor CrossbarTiles::voltages(const torch::Tensor& x, bool expand) const
   return d.permute({3, 4, 0, 1, 2, 5}).reshape({groups_ * row_blocks_, -1, rows_max_});
 }
 
+// The fused voltages() for quantised inputs with the cycles expanded (see fill_digit_voltages).
+torch::Tensor CrossbarTiles::digit_voltages(const torch::Tensor& x) const {
+  const xbar::MappingSpec& m = spec_.array.mapping;
+  const std::int64_t n = x.size(0);
+  const torch::Tensor xs = x.to(dtype_).reshape({n, groups_ * in_}).contiguous();
+  const int phases = (xs < 0).any().item<bool>() ? 2 : 1, cycles = m.input_cycles(), digit_bits = m.input_digit_bits();
+  const double volts_per_digit = spec_.array.device.v_read / (pow2(digit_bits) - 1.0);
+  const device::CellIV& iv = spec_.array.device.iv;
+  const bool nonlinear = spec_.effects.has(xbar::Effect::kNonlinearity) && !iv.linear();
+  torch::Tensor v = torch::empty({groups_ * row_blocks_, phases * cycles * n, rows_max_}, xs.options());
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> table(static_cast<std::size_t>(pow2(digit_bits)));
+    for (std::size_t d = 0; d < table.size(); ++d)  // as cell_response() / d * volts_per_digit
+      table[d] = nonlinear ? static_cast<T>(iv.current(1.0, static_cast<double>(d) * volts_per_digit))
+                           : static_cast<T>(d) * static_cast<T>(volts_per_digit);
+    fill_digit_voltages<T>(xs.data_ptr<T>(), v.data_ptr<T>(), n, groups_, in_, row_blocks_, rows_max_, phases,
+                                    cycles, digit_bits, static_cast<T>(pow2(m.input_bits) - 1.0), table);
+  };
+  if (dtype_ == torch::kFloat64)
+    run(0.0);
+  else
+    run(0.0f);
+  return v;
+}
+
 // Column currents (A) of every conversion, plus read noise per conversion: the exact sum of the
 // per-cell terms, sqrt(sum_i sigma_ij^2 h(V_i)^2) z (as xbar::ArraySim's ideal path).
 torch::Tensor CrossbarTiles::currents(const torch::Tensor& v, const torch::Tensor& g, const torch::Tensor& var,
-                                      torch::Generator& gen) const {
+                                      NormalStream& normal) const {
   torch::Tensor i = torch::bmm(v, g);
-  if (var.defined()) {
-    torch::Tensor noise = torch::bmm(v.square(), var).sqrt_();
-    i.add_(noise.mul_(at::randn(i.sizes(), gen, i.options())));
-  }
+  if (var.defined()) add_read_noise(i, torch::bmm(v.square(), var), normal);
   return i;
-}
-
-// xbar::Adc::convert semantics on partial sums in LSB units: clip to [lo, hi], round to 2^B codes,
-// read back with static INL (INL only with the nonlinearity effect, as in ArraySim).
-torch::Tensor CrossbarTiles::convert(torch::Tensor i) const {
-  const double top = pow2(spec_.array.adc.bits) - 1.0;
-  if (adc_lo_.defined()) i.sub_(adc_lo_);
-  torch::Tensor code = i.round_().clamp_(0.0, top);  // in place: i is a temporary
-  if (inl_.defined() && spec_.effects.has(xbar::Effect::kNonlinearity))
-    code.add_(inl_.index({code.to(torch::kLong)}));
-  return adc_lo_.defined() ? code.add_(adc_lo_) : code;
 }
 
 // Digital shift-and-add: over phases and cycles (weights +-2^(b_x c)), per-array scale (drift
 // compensation), over row blocks, then slices / polarities / reference (recombination) ->
-// N x (groups out) in units of W x.
-torch::Tensor CrossbarTiles::combine(const torch::Tensor& d, std::int64_t n, bool expand) const {
+// N x (groups out) in units of W x. i: the partial sums in LSB units (overwritten); nv: their read-noise
+// variances (undefined without read noise); each conversion fused with the sum over steps.
+torch::Tensor CrossbarTiles::combine(torch::Tensor& i, const torch::Tensor& nv, std::int64_t n, bool expand,
+                                     NormalStream& normal) const {
   const xbar::InputEncoding enc(spec_.array.mapping, spec_.array.device.v_read);
-  const std::int64_t tiles = groups_ * row_blocks_, steps = d.size(1) / n, cycles = expand ? enc.cycles() : 1;
-  auto w = torch::empty({steps}, torch::kFloat64);
-  for (std::int64_t k = 0; k < steps; ++k)
-    w[k] = (k < cycles ? 1.0 : -1.0) * (expand ? enc.cycle_weight(static_cast<int>(k % cycles)) : 1.0);
-  torch::Tensor y = torch::matmul(w.to(dtype_).view({1, 1, steps}), d.reshape({tiles, steps, -1}));
-  y = (y.view({tiles, n, -1}) * scale_exact_).view({groups_, row_blocks_, n, -1}).sum(1);
+  const std::int64_t tiles = groups_ * row_blocks_, steps = i.size(1) / n, cycles = expand ? enc.cycles() : 1;
+  const std::int64_t cols = i.size(2);
+  const bool quantise = spec_.effects.has(xbar::Effect::kQuantisation);
+  const bool use_inl = inl_.defined() && spec_.effects.has(xbar::Effect::kNonlinearity);
+  const torch::Tensor lo = adc_lo_.defined() ? adc_lo_.contiguous() : torch::Tensor();
+  const torch::Tensor scale = scale_exact_.expand({tiles, 1, cols}).contiguous();
+  // i and nv: contiguous, or column ranges of one contiguous T x (steps n) x (2 cols) product (same strides)
+  const std::int64_t row_stride = i.stride(1);
+  TORCH_CHECK(i.scalar_type() == dtype_ && i.stride(2) == 1 && i.stride(0) == row_stride * i.size(1));
+  TORCH_CHECK(!nv.defined() || nv.strides() == i.strides());
+  const torch::Tensor& nvc = nv;
+  torch::Tensor y = torch::empty({tiles, n, cols}, i.options());
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> w(static_cast<std::size_t>(steps));
+    for (std::int64_t k = 0; k < steps; ++k)
+      w[static_cast<std::size_t>(k)] = static_cast<T>(
+          (k < cycles ? 1.0 : -1.0) * (expand ? enc.cycle_weight(static_cast<int>(k % cycles)) : 1.0));
+    convert_combine<T>(i.data_ptr<T>(), nvc.defined() ? nvc.data_ptr<T>() : nullptr, row_stride, y.data_ptr<T>(), tiles,
+                       steps, n,
+                       cols, w, lo.defined() ? lo.data_ptr<T>() : nullptr, scale.data_ptr<T>(), quantise,
+                       static_cast<T>(pow2(spec_.array.adc.bits) - 1.0), use_inl ? inl_.data_ptr<T>() : nullptr,
+                       &normal);
+  };
+  if (dtype_ == torch::kFloat64)
+    run(0.0);
+  else
+    run(0.0f);
+  y = y.view({groups_, row_blocks_, n, cols}).sum(1);
   y = torch::bmm(y, recombine_) / enc.volts_per_unit();  // G x N x out
   return y.permute({1, 0, 2}).reshape({n, groups_ * out_});
 }
@@ -308,12 +489,33 @@ torch::Tensor CrossbarTiles::exact_forward(const torch::Tensor& x, torch::Genera
   torch::NoGradGuard no_grad;
   const bool expand = expands();
   const std::int64_t chunk = chunk_rows(expand);
+  NormalStream normal = NormalStream::from(gen);  // one stream per forward: a fresh draw per conversion
+  // Binary digits (bit-serial) whose 0 level is 0 V: h(V)^2 = h_1 h(V), so the noise variances
+  // sum_i sigma^2 h(V_i)^2 = h_1 sum_i sigma^2 h(V_i) come from the same product as the currents.
+  const std::int64_t cols = g_exact_.size(2);
+  torch::Tensor g_var;
+  if (var_exact_.defined() && expand && spec_.effects.has(xbar::Effect::kQuantisation) &&
+      spec_.array.mapping.input_digit_bits() == 1) {
+    const device::CellIV& iv = spec_.array.device.iv;
+    const bool nonlinear = spec_.effects.has(xbar::Effect::kNonlinearity) && !iv.linear();
+    const double v_read = spec_.array.device.v_read;  // the 1 level (volts_per_digit with 1-bit digits)
+    const double level0 = nonlinear ? iv.current(1.0, 0.0) : 0.0;
+    const double level1 = nonlinear ? iv.current(1.0, v_read) : v_read;
+    if (level0 == 0.0) g_var = torch::cat({g_exact_, var_exact_ * level1}, 2);
+  }
   std::vector<torch::Tensor> parts;
   for (std::int64_t start = 0; start < x.size(0); start += chunk) {
     const torch::Tensor xc = x.index({Slice(start, std::min(start + chunk, x.size(0)))});
-    torch::Tensor i = currents(voltages(xc, expand), g_exact_, var_exact_, gen);
-    if (quantise) i = convert(i);
-    parts.push_back(combine(i, xc.size(0), expand));
+    const torch::Tensor v = voltages(xc, expand);
+    if (g_var.defined()) {  // one product gives the partial sums and the noise variances
+      const torch::Tensor both = torch::bmm(v, g_var);
+      torch::Tensor i = both.narrow(2, 0, cols);
+      parts.push_back(combine(i, both.narrow(2, cols, cols), xc.size(0), expand, normal));
+      continue;
+    }
+    torch::Tensor i = torch::bmm(v, g_exact_);
+    const torch::Tensor nv = var_exact_.defined() ? torch::bmm(v.square(), var_exact_) : torch::Tensor();
+    parts.push_back(combine(i, nv, xc.size(0), expand, normal));
   }
   return torch::cat(parts).to(torch::kFloat32);
 }
@@ -323,9 +525,10 @@ void CrossbarTiles::observe(const torch::Tensor& x, torch::Generator& gen) {
   torch::NoGradGuard no_grad;
   const std::int64_t chunk = chunk_rows(true);
   const std::int64_t cu = cols_per_array_;
+  NormalStream normal = NormalStream::from(gen);
   for (std::int64_t start = 0; start < x.size(0); start += chunk) {
     const torch::Tensor xc = x.index({Slice(start, std::min(start + chunk, x.size(0)))});
-    const torch::Tensor i = currents(voltages(xc, true), g_, noise_var_, gen);  // amperes
+    const torch::Tensor i = currents(voltages(xc, true), g_, noise_var_, normal);  // amperes
     for (std::int64_t t = 0; t < groups_ * row_blocks_; ++t)
       for (std::int64_t c = 0; c < col_blocks_; ++c) {
         const std::int64_t n = std::min(outputs_per_array_, out_ - c * outputs_per_array_);

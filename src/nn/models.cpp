@@ -45,8 +45,8 @@ class ZooModule : public torch::nn::Module {
 
 class MlpImpl : public ZooModule {
  public:
-  explicit MlpImpl(const LayerFactory& f)
-      : fc1_(layer("fc1", f.linear(784, 256, true))),
+  MlpImpl(const LayerFactory& f, ImageShape shape)
+      : fc1_(layer("fc1", f.linear(shape.channels * shape.side * shape.side, 256, true))),
         fc2_(layer("fc2", f.linear(256, 128, true))),
         fc3_(layer("fc3", f.linear(128, 10, true))) {}
   torch::Tensor forward(torch::Tensor x) {
@@ -62,15 +62,17 @@ TORCH_MODULE(Mlp);
 
 class LeNet5Impl : public ZooModule {
  public:
-  explicit LeNet5Impl(const LayerFactory& f)
-      : conv1_(layer("conv1", f.conv2d(Conv2dOptions(1, 6, 5).padding(2)))),
+  LeNet5Impl(const LayerFactory& f, ImageShape shape)
+      : conv1_(layer("conv1", f.conv2d(Conv2dOptions(shape.channels, 6, 5).padding(2)))),
         conv2_(layer("conv2", f.conv2d(Conv2dOptions(6, 16, 5)))),
-        fc1_(layer("fc1", f.linear(16 * 5 * 5, 120, true))),
+        fc1_(layer("fc1", f.linear(16 * side2(shape) * side2(shape), 120, true))),
         fc2_(layer("fc2", f.linear(120, 84, true))),
         fc3_(layer("fc3", f.linear(84, 10, true))) {}
+  // Side of the feature maps after the second pooling: 28 -> 14 -> 10 -> 5.
+  static std::int64_t side2(ImageShape shape) { return (shape.side / 2 - 4) / 2; }
   torch::Tensor forward(torch::Tensor x) {
     x = F::max_pool2d(torch::relu(conv1_.forward(x)), F::MaxPool2dFuncOptions(2));  // 6 x 14 x 14
-    x = F::max_pool2d(torch::relu(conv2_.forward(x)), F::MaxPool2dFuncOptions(2));  // 16 x 5 x 5
+    x = F::max_pool2d(torch::relu(conv2_.forward(x)), F::MaxPool2dFuncOptions(2));  // 16 x 5 x 5 (28 x 28 input)
     x = torch::relu(fc1_.forward(x.flatten(1)));
     x = torch::relu(fc2_.forward(x));
     return fc3_.forward(x);
@@ -83,19 +85,20 @@ TORCH_MODULE(LeNet5);
 
 class Vgg8Impl : public ZooModule {
  public:
-  explicit Vgg8Impl(const LayerFactory& f) {
-    const std::int64_t channels[] = {1, 32, 32, 64, 64, 128, 128};
+  Vgg8Impl(const LayerFactory& f, ImageShape shape) {
+    const std::int64_t channels[] = {shape.channels, 32, 32, 64, 64, 128, 128};
+    const std::int64_t side = shape.side / 2 / 2 / 2;  // 28 -> 3, 32 -> 4
     for (int i = 0; i < 6; ++i) {
       convs_.push_back(conv(f, fmt::format("conv{}", i + 1), channels[i], channels[i + 1], 3));
       norms_.push_back(batch_norm(fmt::format("bn{}", i + 1), channels[i + 1]));
     }
-    fc1_ = layer("fc1", f.linear(128 * 3 * 3, 256, true));
+    fc1_ = layer("fc1", f.linear(128 * side * side, 256, true));
     fc2_ = layer("fc2", f.linear(256, 10, true));
   }
   torch::Tensor forward(torch::Tensor x) {
     for (std::size_t i = 0; i < convs_.size(); ++i) {
       x = torch::relu(norms_[i]->forward(convs_[i].forward(x)));
-      if (i % 2 == 1) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));  // 28 -> 14 -> 7 -> 3
+      if (i % 2 == 1) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));  // 28 -> 14 -> 7 -> 3 (32 -> 16 -> 8 -> 4)
     }
     return fc2_.forward(torch::relu(fc1_.forward(x.flatten(1))));
   }
@@ -139,7 +142,8 @@ TORCH_MODULE(BasicBlock);
 
 class ResNet20Impl : public ZooModule {
  public:
-  explicit ResNet20Impl(const LayerFactory& f) : stem_(conv(f, "conv1", 1, 16, 3)), stem_bn_(batch_norm("bn1", 16)) {
+  ResNet20Impl(const LayerFactory& f, ImageShape shape)
+      : stem_(conv(f, "conv1", shape.channels, 16, 3)), stem_bn_(batch_norm("bn1", 16)) {
     std::int64_t in = 16;
     for (int stage = 0; stage < 3; ++stage) {
       const std::int64_t out = 16 << stage;
@@ -210,9 +214,12 @@ TORCH_MODULE(EncoderBlock);
 
 class VitImpl : public ZooModule {
  public:
-  static constexpr std::int64_t kPatch = 7, kTokens = 16, kDim = 64, kHeads = 4, kDepth = 4, kHidden = 128;
+  static constexpr std::int64_t kGrid = 4, kTokens = kGrid * kGrid, kDim = 64, kHeads = 4, kDepth = 4, kHidden = 128;
 
-  explicit VitImpl(const LayerFactory& f) : patch_embed_(layer("patch_embed", f.linear(kPatch * kPatch, kDim, true))) {
+  // Patches of side / 4 pixels (7 x 7 for 28 x 28 images): always 16 tokens.
+  VitImpl(const LayerFactory& f, ImageShape shape)
+      : patch_(shape.side / kGrid),
+        patch_embed_(layer("patch_embed", f.linear(shape.channels * patch_ * patch_, kDim, true))) {
     torch::NoGradGuard no_grad;
     class_token_ = register_parameter("class_token", torch::randn({1, 1, kDim}) * 0.02);
     position_ = register_parameter("position_embed", torch::randn({1, kTokens + 1, kDim}) * 0.02);
@@ -223,15 +230,19 @@ class VitImpl : public ZooModule {
   }
   torch::Tensor forward(const torch::Tensor& images) {
     const std::int64_t n = images.size(0);
-    // N x 1 x 28 x 28 -> N x 1 x 4 x 4 x 7 x 7 -> N x 16 patches x 49 pixels (row-major patch order)
-    const torch::Tensor patches =
-        images.unfold(2, kPatch, kPatch).unfold(3, kPatch, kPatch).reshape({n, kTokens, kPatch * kPatch});
+    // N x C x 28 x 28 -> N x C x 4 x 4 x 7 x 7 -> N x 16 patches x C 49 pixels (row-major patch order;
+    // a patch's pixels channel by channel)
+    const torch::Tensor patches = images.unfold(2, patch_, patch_)
+                                      .unfold(3, patch_, patch_)
+                                      .permute({0, 2, 3, 1, 4, 5})
+                                      .reshape({n, kTokens, -1});
     torch::Tensor x = torch::cat({class_token_.expand({n, 1, kDim}), patch_embed_.forward(patches)}, 1) + position_;
     for (auto& block : blocks_) x = block->forward(x);
     return head_.forward(norm_->forward(x.select(1, 0)));
   }
 
  private:
+  std::int64_t patch_;
   AnyModule patch_embed_;
   torch::Tensor class_token_, position_;
   std::vector<EncoderBlock> blocks_;
@@ -240,15 +251,19 @@ class VitImpl : public ZooModule {
 };
 TORCH_MODULE(Vit);
 
-using Builder = std::function<AnyModule(const LayerFactory&)>;
+// A builder and the smallest image side its layers accept (ViT: also a multiple of 4).
+struct Builder {
+  std::function<AnyModule(const LayerFactory&, ImageShape)> make;
+  std::int64_t min_side;
+};
 
 const std::map<std::string, Builder>& builders() {
   static const std::map<std::string, Builder> b{
-      {"mlp", [](const LayerFactory& f) { return AnyModule(Mlp(f)); }},
-      {"lenet5", [](const LayerFactory& f) { return AnyModule(LeNet5(f)); }},
-      {"vgg8", [](const LayerFactory& f) { return AnyModule(Vgg8(f)); }},
-      {"resnet20", [](const LayerFactory& f) { return AnyModule(ResNet20(f)); }},
-      {"vit", [](const LayerFactory& f) { return AnyModule(Vit(f)); }},
+      {"mlp", {[](const LayerFactory& f, ImageShape s) { return AnyModule(Mlp(f, s)); }, 1}},
+      {"lenet5", {[](const LayerFactory& f, ImageShape s) { return AnyModule(LeNet5(f, s)); }, 12}},
+      {"vgg8", {[](const LayerFactory& f, ImageShape s) { return AnyModule(Vgg8(f, s)); }, 8}},
+      {"resnet20", {[](const LayerFactory& f, ImageShape s) { return AnyModule(ResNet20(f, s)); }, 1}},
+      {"vit", {[](const LayerFactory& f, ImageShape s) { return AnyModule(Vit(f, s)); }, 4}},
   };
   return b;
 }
@@ -260,7 +275,7 @@ const std::vector<std::string>& model_names() {
   return names;
 }
 
-torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory) {
+torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory, ImageShape shape) {
   const auto it = builders().find(name);
   if (it == builders().end()) {
     const auto hint = core::closest(name, model_names());
@@ -268,7 +283,12 @@ torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& fac
                                        hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",
                                        fmt::join(model_names(), ", ")));
   }
-  return it->second(factory);
+  const std::int64_t min_side = it->second.min_side;
+  if (shape.channels < 1 || shape.side < min_side || (name == "vit" && shape.side % VitImpl::kGrid != 0))
+    throw core::ModelError(fmt::format("model '{}' cannot take {} x {} x {} images (channels >= 1, side >= {}{})", name,
+                                       shape.channels, shape.side, shape.side, min_side,
+                                       name == "vit" ? ", a multiple of 4" : ""));
+  return it->second.make(factory, shape);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

@@ -1,6 +1,7 @@
 #pragma once
-// The model zoo: classifiers of 1 x 28 x 28 images into 10 classes, built from a LayerFactory so that
-// the analog layers (next step of issue 3) replace every weight layer without touching the models.
+// The model zoo: classifiers of 1 x 28 x 28 images (by default; any C x S x S through ImageShape) into
+// 10 classes, built from a LayerFactory so that the analog layers (next step of issue 3) replace every
+// weight layer without touching the models. Parameter counts below are for 1 x 28 x 28.
 //
 //   mlp       784-256-128-10, ReLU                                           235,146 parameters
 //   lenet5    LeCun's LeNet-5 layout (conv 6@5x5 pad 2, pool, conv 16@5x5, pool, FC 120-84-10),
@@ -14,7 +15,12 @@
 //             token), dim 64, 4 pre-norm encoder blocks of 4-head attention + MLP 64-128-64 (GELU),
 //             learned position embedding, head on the class token           139,018
 //
-// Shapes: every model maps N x 1 x 28 x 28 float to N x 10 logits. Weight layers come only from the
+// Other image shapes (ImageShape{channels, side}, e.g. {3, 32} for CIFAR-10): the first layer takes C
+// channels; mlp's fc1 takes C S^2 inputs; lenet5's fc1 16 ((S/2 - 4)/2)^2 (S >= 12); vgg8's fc1 128 (S/8)^2
+// (S >= 8; 2048 for 32 x 32); resnet20 is unchanged past its stem; vit cuts S/4 x S/4 patches (16 tokens,
+// S a multiple of 4; patch embedding C (S/4)^2 -> 64).
+//
+// Shapes: every model maps N x C x S x S float to N x 10 logits (1 x 28 x 28 unless told otherwise). Weight layers come only from the
 // factory: linear (patch embedding, QKV, projection, MLP, head and all FC layers) and conv2d. Linear
 // layers receive inputs of shape [..., in] (the ViT passes N x T x in). Attention products QK^T and
 // AV, normalisation, pooling and activations are plain tensor ops.
@@ -37,13 +43,21 @@ class LayerFactory {
   virtual torch::nn::AnyModule conv2d(const torch::nn::Conv2dOptions& options) const;
 };
 
+// Input images of a model: channels x side x side.
+struct ImageShape {
+  std::int64_t channels = 1;
+  std::int64_t side = 28;
+};
+
 // The names make_model accepts, in zoo order.
 const std::vector<std::string>& model_names();
 
 // Builds a freshly initialised model (torch's default initialisation; draws from torch's global
 // generator, so call torch::manual_seed first for reproducible weights). Throws ModelError for an
-// unknown name. The returned module's forward takes and returns one tensor.
-torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory = LayerFactory{});
+// unknown name, or for a shape the model cannot take. The returned module's forward takes and returns one
+// tensor (N x shape.channels x shape.side x shape.side images).
+torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory = LayerFactory{},
+                                ImageShape shape = {});
 
 // Number of trainable scalars (parameters with requires_grad), buffers (BN statistics) excluded.
 std::int64_t count_parameters(const torch::nn::Module& module);

@@ -1,5 +1,6 @@
 #include "nn/train.hpp"
 
+#include "nn/analog.hpp"
 #include "nn/checkpoint.hpp"
 
 #include <fmt/format.h>
@@ -26,6 +27,8 @@ namespace {
 
 constexpr const char* kCheckpointFormat = "cimlab-train-checkpoint-1";
 constexpr std::uint64_t kShuffleStream = 0x5348554646;  // core::Rng stream of the epoch shuffles ("SHUFF")
+constexpr std::uint64_t kHatStream = 0x484154;          // core::Rng stream of the HAT draws ("HAT")
+constexpr std::int64_t kCalibrationBatch = 128;          // images per calibration forward pass
 constexpr std::int64_t kEvalBatch = 500;                  // images per evaluation forward pass
 
 const core::Schema& run_schema() {
@@ -69,6 +72,20 @@ const core::Schema& training_schema() {
   return s;
 }
 
+const core::Schema& hat_schema() {
+  static const core::Schema s{
+      "hat", "hardware-aware fine-tuning of a float checkpoint on the chip of the chip sections",
+      {ParamSpec::path("from", "float training checkpoint to start from (relative to the config file)"),
+       ParamSpec::boolean("quantisation", "true", "draw weight and input quantisation"),
+       ParamSpec::boolean("programming", "true", "draw programming variation (fluctuation)"),
+       ParamSpec::boolean("read_noise", "true", "draw read noise (fluctuation)"),
+       ParamSpec::boolean("faults", "true", "draw stuck-at-ON/OFF cells (defects)"),
+       ParamSpec::boolean("nonlinearity", "true", "apply the cell I-V to the inputs"),
+       ParamSpec::boolean("progressive", "false", "CoMN layer-wise schedule: layers join one by one over the epochs"),
+       ParamSpec::integer("calibration_images", "256", "training images that calibrate the input ranges").at_least(1)}};
+  return s;
+}
+
 core::Params section(const core::ConfigFile& cfg, const std::string& name, const core::Schema& schema,
                      core::Diagnostics& diags, YAML::Node& resolved) {
   core::Params p = core::validate(cfg.root[name], schema, name + ".", cfg.origin, diags);
@@ -81,26 +98,75 @@ TrainSpec make_spec(const core::Params& run, const core::Params& data, const cor
   TrainSpec s;
   s.seed = static_cast<std::uint64_t>(run.integer("seed"));
   s.threads = static_cast<int>(run.integer("threads"));
-  s.dataset = {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
-               data.integer("test_limit")};
+  s.dataset = make_dataset_spec(data);
   s.model = model.str("name");
-  s.training = {static_cast<int>(t.integer("epochs")), t.integer("batch_size"), t.str("optimizer"),
-                t.real("learning_rate"), t.real("momentum"), t.real("weight_decay"), t.str("schedule"),
-                static_cast<int>(t.integer("step_epochs")), t.real("step_gamma"), t.real("label_smoothing")};
+  s.training = make_training_spec(t);
   return s;
 }
 
 }  // namespace
 
-std::vector<const core::Schema*> train_schemas() {
-  return {&run_schema(), &dataset_schema(), &model_schema(), &training_schema()};
+DatasetSpec make_dataset_spec(const core::Params& data) {
+  return {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
+          data.integer("test_limit")};
 }
+
+TrainingSpec make_training_spec(const core::Params& t) {
+  return {static_cast<int>(t.integer("epochs")), t.integer("batch_size"), t.str("optimizer"),
+          t.real("learning_rate"), t.real("momentum"), t.real("weight_decay"), t.str("schedule"),
+          static_cast<int>(t.integer("step_epochs")), t.real("step_gamma"), t.real("label_smoothing")};
+}
+
+void set_hat_options(const core::Params& hat, HatSpec& h) {
+  h.classes = xbar::EffectSet::none();
+  for (const auto effect : {xbar::Effect::kQuantisation, xbar::Effect::kProgramming, xbar::Effect::kReadNoise,
+                            xbar::Effect::kFaults, xbar::Effect::kNonlinearity})
+    h.classes.set(effect, hat.boolean(std::string(xbar::effect_name(effect))));
+  h.progressive = hat.boolean("progressive");
+  h.calibration_images = hat.integer("calibration_images");
+}
+
+std::vector<const core::Schema*> train_schemas() {
+  std::vector<const core::Schema*> out{&run_schema(), &dataset_schema(), &model_schema(), &training_schema(),
+                                       &hat_schema()};
+  for (const auto* c : xbar::chip_schemas()) out.push_back(c);
+  return out;
+}
+
+namespace {
+
+// The `hat:` section and the chip sections (only with `hat:`).
+void load_hat(const core::ConfigFile& cfg, TrainConfig& out, core::Diagnostics& diags) {
+  if (!cfg.root["hat"]) {
+    for (const auto& name : xbar::chip_section_names())
+      if (cfg.root[name])
+        diags.add(core::at(cfg.root[name], cfg.origin,
+                           fmt::format("section '{}' describes a chip for hardware-aware training: add a 'hat:' "
+                                       "section (with hat.from: a float checkpoint) or remove it",
+                                       name)));
+    return;
+  }
+  const core::Params hat = section(cfg, "hat", hat_schema(), diags, out.resolved);
+  HatSpec& h = out.spec.hat;
+  h.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, out.resolved);
+  if (!hat.has("from")) {
+    diags.add(core::at(cfg.root["hat"], cfg.origin, "'hat.from' is missing: name the float checkpoint to fine-tune"));
+    return;
+  }
+  h.enabled = true;
+  h.from = hat.str("from");
+  set_hat_options(hat, h);
+}
+
+}  // namespace
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
   core::ConfigFile cfg = core::load_config(path);
   core::Diagnostics diags;
   core::apply_overrides(cfg, overrides, diags);
-  core::check_sections(cfg, {"seed", "threads", "dataset", "model", "training"}, diags);
+  std::vector<std::string> known{"seed", "threads", "dataset", "model", "training", "hat"};
+  for (const auto& name : xbar::chip_section_names()) known.push_back(name);
+  core::check_sections(cfg, known, diags);
   TrainConfig out;
   out.resolved = YAML::Node(YAML::NodeType::Map);
   YAML::Node top(YAML::NodeType::Map);
@@ -112,6 +178,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   const core::Params training = section(cfg, "training", training_schema(), diags, out.resolved);
   diags.throw_if_any();
   out.spec = make_spec(run, data, model, training);
+  load_hat(cfg, out, diags);
+  diags.throw_if_any();
   out.resolved["seed"] = out.spec.seed;
   out.resolved["threads"] = out.spec.threads;
   return out;
@@ -132,6 +200,8 @@ nlohmann::json to_json(const TrainResult& r) {
           {"test_images", r.test_images},
           {"threads", r.threads},
           {"resumed_from_epoch", r.resumed_from_epoch},
+          {"hat", r.hat},
+          {"start_accuracy", r.start_accuracy},
           {"epochs", epochs},
           {"test_accuracy", r.test_accuracy}};
 }
@@ -229,7 +299,7 @@ CheckpointInfo read_info(torch::serialize::InputArchive& ar) {
 
 torch::serialize::InputArchive open_checkpoint(const std::string& path) {
   if (!std::filesystem::is_regular_file(path))
-    throw core::InputError(fmt::format("{}: no checkpoint to resume from (file not found)", path));
+    throw core::InputError(fmt::format("{}: checkpoint not found", path));
   torch::serialize::InputArchive ar;
   try {
     ar.load_from(path);
@@ -329,6 +399,49 @@ EpochMetrics train_epoch(Session& s, int epoch, bool progress) {
   return m;
 }
 
+// The analog twin of the model for HAT: the chip's effects restricted to the HAT classes, fast fidelity.
+torch::nn::AnyModule make_net(const TrainSpec& spec) {
+  if (!spec.hat.enabled) return make_model(spec.model);
+  AnalogSpec a;
+  a.array = spec.hat.chip.array;
+  a.fidelity = Fidelity::kFast;
+  a.effects = xbar::EffectSet::none();
+  for (int e = 0; e < xbar::kEffectCount; ++e) {
+    const auto effect = static_cast<xbar::Effect>(e);
+    a.effects.set(effect, spec.hat.chip.effects.has(effect) && spec.hat.classes.has(effect));
+  }
+  return make_model(spec.model, AnalogLayerFactory(a));
+}
+
+// HAT start: the float weights of hat.from, one chip instance for the per-epoch test, input and ADC
+// ranges calibrated on the float activations. Returns that chip's test accuracy before training.
+double prepare_hat(Session& s) {
+  const HatSpec& h = s.spec.hat;
+  const CheckpointInfo info = load_model_checkpoint(h.from, *s.net.ptr());
+  if (info.model != s.spec.model || info.dataset != s.spec.dataset.name)
+    throw core::InputError(fmt::format("{}: hat.from is a checkpoint of {} on {}, but the config trains {} on {}", h.from,
+                                       info.model, info.dataset, s.spec.model, s.spec.dataset.name));
+  program_all(*s.net.ptr(), s.spec.seed);
+  std::vector<torch::Tensor> batches;
+  const std::int64_t n = std::min(h.calibration_images, s.data.train.size());
+  for (std::int64_t i = 0; i < n; i += kCalibrationBatch)
+    batches.push_back(s.data.train.images.slice(0, i, std::min(n, i + kCalibrationBatch)));
+  calibrate_all(s.net, batches);
+  for (AnalogCore* c : analog_cores(*s.net.ptr())) c->enable_hat(h.classes);
+  return evaluate(s.net, s.data.test);
+}
+
+// Which layers draw non-idealities in `epoch` (all, or the progressive schedule) and their seeds.
+void schedule_hat(Session& s, int epoch) {
+  const std::vector<AnalogCore*> cores = analog_cores(*s.net.ptr());
+  const auto layers = static_cast<std::int64_t>(cores.size());
+  const std::int64_t epochs = s.spec.training.epochs;
+  const std::int64_t active = s.spec.hat.progressive ? (layers * (epoch + 1) + epochs - 1) / epochs : layers;
+  const core::Rng root = core::Rng(s.spec.seed).fork(kHatStream).fork(static_cast<std::uint64_t>(epoch));
+  for (std::int64_t i = 0; i < layers; ++i)
+    cores[static_cast<std::size_t>(i)]->set_hat(i < active, root.fork(static_cast<std::uint64_t>(i + 1)).seed());
+}
+
 int thread_count(int requested) {
   if (requested > 0) return requested;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -342,7 +455,9 @@ TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   at::set_num_threads(r.threads);
   torch::manual_seed(spec.seed);
   const DatasetSpec& d = spec.dataset;
-  Session s{spec, load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit), make_model(spec.model), nullptr, {}};
+  Session s{spec, load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit), make_net(spec), nullptr, {}};
+  r.hat = spec.hat.enabled;
+  if (r.hat) r.start_accuracy = prepare_hat(s);  // before a resume: the calibration comes from hat.from
   s.optimizer = make_optimizer(spec.training, s.net.ptr()->parameters());
   s.batch = std::min(spec.training.batch_size, s.data.train.size());
   if (s.batch == 0) throw core::InputError(fmt::format("dataset '{}' has no training images", d.name));
@@ -354,6 +469,7 @@ TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   r.train_images = s.data.train.size();
   r.test_images = s.data.test.size();
   for (int epoch = r.resumed_from_epoch; epoch < spec.training.epochs; ++epoch) {
+    if (r.hat) schedule_hat(s, epoch);
     EpochMetrics m = train_epoch(s, epoch, options.progress);
     m.test_accuracy = evaluate(s.net, s.data.test);
     s.history.push_back(m);

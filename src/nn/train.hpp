@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/params.hpp"
+#include "xbar/chip_config.hpp"
 
 namespace cimlab::nn {
 
@@ -49,12 +50,34 @@ struct TrainingSpec {
   double label_smoothing = 0.0;     // in [0, 1)
 };
 
+// Hardware-aware fine-tuning (the `hat:` section): the model's weight layers become analog layers of
+// the configured chip (fast fidelity) and every training step draws the cheap non-ideality classes
+// afresh (nn::HatNoise: quantisation, programming variation, read noise, stuck cells; the inputs see
+// input quantisation and the cell I-V), restricted to the chip's effects. IR drop and drift are left
+// to evaluation (and to weight-mapping correction).
+//
+// Start: the float checkpoint `from` (same model and dataset); input ranges are calibrated on its
+// activations over the first calibration_images training images. Progressive (the CoMN schedule,
+// layer by layer from the input side): at epoch e of E, the first ceil(L (e + 1) / E) of the L analog
+// layers draw the non-idealities, the rest stay float. The draws of epoch e in layer i come from their
+// own seed (seed, e, i), so a resume at an epoch boundary is exact. Per-epoch test accuracy is that of
+// one chip instance (seed) with the HAT classes, fast fidelity.
+struct HatSpec {
+  bool enabled = false;
+  std::string from;                 // float checkpoint
+  xbar::EffectSet classes;          // quantisation, programming, read_noise, faults, nonlinearity
+  bool progressive = false;
+  std::int64_t calibration_images = 256;
+  xbar::ChipConfig chip;            // the chip sections of the config
+};
+
 struct TrainSpec {
   std::uint64_t seed = 1;
   int threads = 0;  // torch intra-op threads; 0 = every core
   DatasetSpec dataset;
   std::string model = "lenet5";
   TrainingSpec training;
+  HatSpec hat;
 };
 
 // A validated config: the spec and the resolved YAML (defaults filled in) for the run folder.
@@ -63,8 +86,15 @@ struct TrainConfig {
   YAML::Node resolved;
 };
 
-// Every schema a train config reads (sections run, dataset, model, training), for `cimlab describe`.
+// Every schema a train config reads (sections run, dataset, model, training, hat and, with hat, the
+// chip sections of xbar/chip_config.hpp), for `cimlab describe`.
 std::vector<const core::Schema*> train_schemas();
+
+// Specs from validated sections (train_schemas()' "dataset", "training" and "hat"), for configs that
+// embed training (cimlab run). set_hat_options sets classes, progressive and calibration_images.
+DatasetSpec make_dataset_spec(const core::Params& dataset);
+TrainingSpec make_training_spec(const core::Params& training);
+void set_hat_options(const core::Params& hat, HatSpec& spec);
 
 // Loads a train config with `--set` overrides. Throws ConfigError listing every problem at once.
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
@@ -84,6 +114,8 @@ struct TrainResult {
   std::int64_t train_images = 0, test_images = 0;
   int threads = 0;
   int resumed_from_epoch = 0;       // epochs the checkpoint held when resuming; 0 = fresh run
+  bool hat = false;                 // hardware-aware fine-tuning (test accuracies: one analog chip)
+  double start_accuracy = 0.0;      // hat: test accuracy of the `from` weights on that chip before training
   std::vector<EpochMetrics> epochs;  // every epoch so far, including those before a resume
   double test_accuracy = 0.0;        // after the last epoch
 };

@@ -40,6 +40,26 @@ TEST_P(ModelZoo, ParameterCount) {
   EXPECT_EQ(count_parameters(*make_model(GetParam()).ptr()), expected.at(GetParam()));
 }
 
+// Another input shape (CIFAR-10: 3 x 32 x 32): every model maps it to ten logits; vgg8's first conv
+// takes 3 channels and its fc1 2048 inputs (128 x 4 x 4).
+TEST_P(ModelZoo, MapsCifarShapedImagesToTenLogits) {
+  torch::nn::AnyModule model = make_model(GetParam(), LayerFactory{}, ImageShape{3, 32});
+  torch::NoGradGuard no_grad;
+  model.ptr()->eval();
+  const torch::Tensor logits = model.forward(torch::rand({2, 3, 32, 32}));
+  ASSERT_EQ(logits.sizes(), (std::vector<std::int64_t>{2, 10}));
+  EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+}
+
+TEST(ModelZooShapes, Vgg8AtCifarShapeAndShapesAModelCannotTake) {
+  // 3x3 convs 3-32-32-64-64-128-128 (286,560) + BN (896) + fc 2048-256 (524,544) + fc 256-10 (2,570)
+  EXPECT_EQ(count_parameters(*make_model("vgg8", LayerFactory{}, ImageShape{3, 32}).ptr()), 814570);
+  EXPECT_EQ(count_parameters(*make_model("vgg8", LayerFactory{}, ImageShape{1, 28}).ptr()), 584618);
+  EXPECT_THROW(make_model("vit", LayerFactory{}, ImageShape{3, 30}), core::ModelError);  // 30 / 4 patches
+  EXPECT_THROW(make_model("lenet5", LayerFactory{}, ImageShape{1, 8}), core::ModelError);
+  EXPECT_THROW(make_model("mlp", LayerFactory{}, ImageShape{0, 28}), core::ModelError);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, ModelZoo, ::testing::ValuesIn(model_names()),
                          [](const auto& info) { return info.param; });
 

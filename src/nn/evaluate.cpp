@@ -1,0 +1,297 @@
+// Monte-Carlo accuracy over chip instances with an error budget, and the `cimlab eval` config (see
+// nn/evaluate.hpp).
+#include "nn/evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "core/config.hpp"
+#include "core/errors.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "nn/analog.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/data.hpp"
+#include "nn/models.hpp"
+#include "xbar/correction.hpp"
+
+namespace cimlab::nn {
+
+using core::ParamSpec;
+
+namespace {
+
+constexpr std::int64_t kCalibrationBatch = 128;  // images per calibration forward
+
+// One row of the budget: a name and the effects it switches on.
+struct BudgetCase {
+  std::string effect;
+  xbar::EffectSet effects;
+};
+
+std::vector<BudgetCase> budget_cases(const xbar::EffectSet& effects, bool error_budget) {
+  std::vector<BudgetCase> cases;
+  if (error_budget)
+    for (int i = 0; i < xbar::kEffectCount; ++i) {
+      const auto e = static_cast<xbar::Effect>(i);
+      if (effects.has(e)) cases.push_back({std::string(xbar::effect_name(e)), xbar::EffectSet::only(e)});
+    }
+  cases.push_back({"all", effects});
+  return cases;
+}
+
+// The first `count` images of `calib`, in batches of at most kCalibrationBatch.
+std::vector<torch::Tensor> calibration_batches(const Dataset& calib, std::int64_t count) {
+  std::vector<torch::Tensor> batches;
+  const std::int64_t n = std::min(count, calib.size());
+  for (std::int64_t i = 0; i < n; i += kCalibrationBatch)
+    batches.push_back(calib.images.slice(0, i, std::min(n, i + kCalibrationBatch)));
+  return batches;
+}
+
+// One chip instance of `spec` carrying the weights of `trained`, calibrated, scored on `test`.
+double chip_accuracy(const std::string& model_name, torch::nn::Module& trained, const AnalogSpec& spec,
+                     const std::vector<torch::Tensor>& calibration, const Dataset& test, std::int64_t batch,
+                     std::uint64_t seed) {
+  torch::nn::AnyModule analog = make_model(model_name, AnalogLayerFactory(spec));
+  copy_weights(trained, *analog.ptr());
+  analog.ptr()->eval();
+  program_all(*analog.ptr(), seed);
+  calibrate_all(analog, calibration);
+  return float_accuracy(analog, test, batch);
+}
+
+void check_eval_spec(const EvalSpec& eval, const Dataset& calib) {
+  if (eval.chips < 1 || eval.batch < 1 || eval.calibration_images < 1)
+    throw core::ModelError(fmt::format("evaluate_chips: chips ({}), batch ({}) and calibration_images ({}) must be >= 1",
+                                       eval.chips, eval.batch, eval.calibration_images));
+  if (calib.size() == 0) throw core::ModelError("evaluate_chips: the calibration set has no images");
+}
+
+}  // namespace
+
+ChipStats chip_stats(std::vector<double> per_chip) {
+  if (per_chip.empty()) throw core::ModelError("chip_stats: no chips");
+  ChipStats s;
+  const double n = static_cast<double>(per_chip.size());
+  s.mean = std::accumulate(per_chip.begin(), per_chip.end(), 0.0) / n;
+  double ss = 0.0;
+  for (double a : per_chip) ss += (a - s.mean) * (a - s.mean);
+  s.std = per_chip.size() > 1 ? std::sqrt(ss / (n - 1.0)) : 0.0;
+  std::vector<double> sorted = per_chip;
+  std::sort(sorted.begin(), sorted.end());
+  const double pos = 0.05 * (n - 1.0);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  s.p5 = sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+  s.per_chip = std::move(per_chip);
+  return s;
+}
+
+std::uint64_t chip_seed(std::uint64_t seed, std::int64_t chip) {
+  return core::Rng(seed).fork(static_cast<std::uint64_t>(chip) + 1).seed();
+}
+
+double float_accuracy(torch::nn::AnyModule& model, const Dataset& test, std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  model.ptr()->eval();
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < test.size(); i += batch) {
+    const std::int64_t end = std::min(test.size(), i + batch);
+    const torch::Tensor logits = model.forward(test.images.slice(0, i, end));
+    correct += logits.argmax(1).eq(test.labels.slice(0, i, end)).sum().item<std::int64_t>();
+  }
+  return test.size() ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0;
+}
+
+EvalResult evaluate_chips(const std::string& model_name, torch::nn::Module& trained, const AnalogSpec& spec,
+                          const Dataset& calib, const Dataset& test, const EvalSpec& eval, std::uint64_t seed,
+                          bool progress) {
+  const auto start = std::chrono::steady_clock::now();
+  check_eval_spec(eval, calib);
+  torch::NoGradGuard no_grad;
+  EvalResult r;
+  torch::nn::AnyModule float_model = make_model(model_name);
+  copy_weights(trained, *float_model.ptr());
+  r.float_accuracy = float_accuracy(float_model, test, eval.batch);
+  const std::vector<torch::Tensor> calibration = calibration_batches(calib, eval.calibration_images);
+  const std::vector<BudgetCase> cases = budget_cases(spec.effects, eval.error_budget);
+  std::optional<core::Progress> bar;
+  if (progress) bar.emplace("chips", static_cast<std::int64_t>(cases.size()) * eval.chips);
+  for (const BudgetCase& c : cases) {
+    AnalogSpec row = spec;
+    row.effects = c.effects;
+    if (!c.effects.has(xbar::Effect::kIrDrop)) row.correction = nullptr;
+    std::vector<double> per_chip;
+    for (std::int64_t i = 0; i < eval.chips; ++i) {
+      per_chip.push_back(chip_accuracy(model_name, trained, row, calibration, test, eval.batch, chip_seed(seed, i)));
+      if (bar) bar->advance();
+    }
+    r.budget.push_back({c.effect, chip_stats(std::move(per_chip))});
+  }
+  if (bar) bar->finish();
+  r.analog = r.budget.back().stats;
+  if (!eval.error_budget) r.budget.clear();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+AnalogSpec analog_spec(const xbar::ChipConfig& chip, Fidelity fidelity, bool double_precision) {
+  AnalogSpec s;
+  s.array = chip.array;
+  s.effects = chip.effects;
+  s.fidelity = fidelity;
+  s.double_precision = double_precision;
+  if (chip.correction_enabled) s.correction = xbar::make_correction(chip.correction);
+  return s;
+}
+
+nlohmann::json to_json(const ChipStats& s) {
+  return {{"per_chip", s.per_chip}, {"mean", s.mean}, {"std", s.std}, {"p5", s.p5}};
+}
+
+nlohmann::json to_json(const EvalResult& r) {
+  nlohmann::json analog = to_json(r.analog);
+  analog["ratio_to_float"] = r.float_accuracy > 0 ? r.analog.mean / r.float_accuracy : 0.0;
+  nlohmann::json budget = nlohmann::json::array();
+  for (const BudgetRow& row : r.budget) {
+    nlohmann::json j = to_json(row.stats);
+    j["effect"] = row.effect;
+    j["drop"] = r.float_accuracy - row.stats.mean;
+    budget.push_back(std::move(j));
+  }
+  return {{"float_accuracy", r.float_accuracy}, {"analog", analog}, {"budget", budget}, {"seconds", r.seconds}};
+}
+
+namespace {
+
+const core::Schema& run_schema() {
+  static const core::Schema s{
+      "eval", "top-level settings of an accuracy evaluation (cimlab eval)",
+      {ParamSpec::integer("seed", "1", "seed of the chip instances (programming, faults, drift, read noise)").at_least(0),
+       ParamSpec::integer("threads", "0", "torch intra-op threads; 0 = every core").at_least(0).at_most(1024)}};
+  return s;
+}
+
+const core::Schema& model_schema() {
+  static const core::Schema s{
+      "eval.model", "the network evaluated (cimlab eval's model section): zoo name and trained weights",
+      {ParamSpec::choice("name", model_names(), "lenet5", "zoo model; must be the checkpoint's"),
+       ParamSpec::path("checkpoint", "checkpoint.pt written by cimlab train (relative to the config file)").mandatory()}};
+  return s;
+}
+
+const core::Schema& analog_schema() {
+  static const core::Schema s{
+      "analog", "analog execution and the Monte-Carlo over chip instances",
+      {ParamSpec::choice("fidelity", {"fast", "exact"}, "exact",
+                         "fast: weight-level perturbation; exact: every ADC conversion (nn/analog.hpp)"),
+       ParamSpec::integer("chips", "5", "chip instances drawn (Monte Carlo)").at_least(1).at_most(100000),
+       ParamSpec::integer("calibration_images", "256", "training images that calibrate input and ADC ranges")
+           .at_least(1),
+       ParamSpec::boolean("error_budget", "true", "also evaluate each effect switched on alone"),
+       ParamSpec::integer("batch", "500", "images per forward pass").at_least(1).at_most(65536),
+       ParamSpec::boolean("double_precision", "false", "exact engine in float64 (reference runs); else float32")}};
+  return s;
+}
+
+// train's dataset section: one declaration for both commands.
+const core::Schema& dataset_schema() {
+  for (const core::Schema* s : train_schemas())
+    if (s->name == "dataset") return *s;
+  throw core::ModelError("train_schemas() has no dataset schema");
+}
+
+core::Params section(const core::ConfigFile& cfg, const std::string& name, const core::Schema& schema,
+                     core::Diagnostics& diags, YAML::Node& resolved) {
+  core::Params p = core::validate(cfg.root[name], schema, name + ".", cfg.origin, diags);
+  resolved[name] = core::to_yaml(p, schema);
+  return p;
+}
+
+// The checkpoint exists, is readable and holds the model and dataset the config names.
+void check_checkpoint(const EvalConfig& c) {
+  if (!std::filesystem::is_regular_file(c.checkpoint))
+    throw core::InputError(fmt::format("{}: checkpoint not found (model.checkpoint; write one with cimlab train)",
+                                       c.checkpoint));
+  const CheckpointInfo info = read_checkpoint_info(c.checkpoint);
+  if (info.model != c.model || info.dataset != c.dataset.name)
+    throw core::InputError(fmt::format("{}: checkpoint of {} on {}, but the config asks for {} on {}", c.checkpoint,
+                                       info.model, info.dataset, c.model, c.dataset.name));
+}
+
+int thread_count(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
+std::vector<const core::Schema*> eval_schemas() {
+  return {&run_schema(), &dataset_schema(), &model_schema(), &analog_schema()};
+}
+
+EvalConfig load_eval_config(const std::string& path, const std::vector<std::string>& overrides) {
+  core::ConfigFile cfg = core::load_config(path);
+  core::Diagnostics diags;
+  core::apply_overrides(cfg, overrides, diags);
+  std::vector<std::string> sections{"seed", "threads", "dataset", "model", "analog"};
+  for (const auto& s : xbar::chip_section_names()) sections.push_back(s);
+  core::check_sections(cfg, sections, diags);
+  EvalConfig out;
+  out.resolved = YAML::Node(YAML::NodeType::Map);
+  YAML::Node top(YAML::NodeType::Map);
+  for (const char* key : {"seed", "threads"})
+    if (cfg.root[key]) top[key] = cfg.root[key];
+  const core::Params run = core::validate(top, run_schema(), "", cfg.origin, diags);
+  const core::Params data = section(cfg, "dataset", dataset_schema(), diags, out.resolved);
+  const core::Params model = section(cfg, "model", model_schema(), diags, out.resolved);
+  const core::Params analog = section(cfg, "analog", analog_schema(), diags, out.resolved);
+  out.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, out.resolved);
+  diags.throw_if_any();
+  out.seed = static_cast<std::uint64_t>(run.integer("seed"));
+  out.threads = static_cast<int>(run.integer("threads"));
+  out.dataset = {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
+                 data.integer("test_limit")};
+  out.model = model.str("name");
+  out.checkpoint = model.str("checkpoint");
+  out.fidelity = analog.str("fidelity");
+  out.double_precision = analog.boolean("double_precision");
+  out.eval = {analog.integer("chips"), analog.integer("calibration_images"), analog.boolean("error_budget"),
+              analog.integer("batch")};
+  out.resolved["seed"] = out.seed;
+  out.resolved["threads"] = out.threads;
+  check_checkpoint(out);
+  return out;
+}
+
+EvalResult evaluate(const EvalConfig& cfg, const EvalOptions& options) {
+  at::set_num_threads(thread_count(cfg.threads));
+  const DatasetSpec& d = cfg.dataset;
+  const DatasetSplit data = load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit);
+  torch::nn::AnyModule trained = make_model(cfg.model);
+  load_model_checkpoint(cfg.checkpoint, *trained.ptr());
+  const Fidelity fidelity = cfg.fidelity == "fast" ? Fidelity::kFast : Fidelity::kExact;
+  const AnalogSpec spec = analog_spec(cfg.chip, fidelity, cfg.double_precision);
+  EvalResult r = evaluate_chips(cfg.model, *trained.ptr(), spec, data.train, data.test, cfg.eval, cfg.seed,
+                                options.progress);
+  if (options.log) {
+    options.log->info("float accuracy {:.4f} on {} test images", r.float_accuracy, data.test.size());
+    for (const BudgetRow& row : r.budget)
+      options.log->info("{}: mean {:.4f}, std {:.4f}, p5 {:.4f} over {} chips", row.effect, row.stats.mean,
+                        row.stats.std, row.stats.p5, row.stats.per_chip.size());
+    options.log->info("analog: mean {:.4f}, std {:.4f}, p5 {:.4f}; {:.1f} s", r.analog.mean, r.analog.std,
+                      r.analog.p5, r.seconds);
+  }
+  return r;
+}
+
+}  // namespace cimlab::nn

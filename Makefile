@@ -15,7 +15,7 @@ build: setup
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
 demo: build
-	$(CIMLAB) xbar configs/examples/xbar_demo.yaml --out runs/demo
+	$(CIMLAB) run configs/examples/demo.yaml --out runs/demo
 
 test: build
 	cd $(BUILD_DIR) && OMP_NUM_THREADS=1 ctest --output-on-failure -j$(JOBS)

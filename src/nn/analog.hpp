@@ -161,7 +161,7 @@ class HatNoise {
   torch::Tensor code_index(const torch::Tensor& w_unit) const;
 
  private:
-  bool differential_, quantise_;
+  bool differential_, quantise_, noisy_ = false;
   double levels_;  // Q = 2^B_w - 1
   double p_on_ = 0.0, p_off_ = 0.0;
   std::int64_t cells_ = 1;  // cells per weight, S x P

@@ -57,6 +57,7 @@ HatNoise::HatNoise(const AnalogSpec& spec)
   mean_ = column(wps * R * g_mean).to(torch::kFloat32);
   var_ = column(wps * wps * R.array().square().matrix() * g_var).to(torch::kFloat32);
   std_ = var_.sqrt();
+  noisy_ = std_.max().item<float>() > 0.0F;
 
   if (spec.effects.has(xbar::Effect::kFaults) && d.faults.active()) {
     p_on_ = d.faults.p_stuck_on;
@@ -92,7 +93,7 @@ torch::Tensor HatNoise::sample(const torch::Tensor& weight, double w_max, torch:
   const torch::Tensor u = weight.detach().to(torch::kFloat32) / w_max;
   const torch::Tensor idx = code_index(u);
   torch::Tensor w = quantise_ ? mean_.index({idx}) : u.clamp(-1.0, 1.0);
-  if (std_.max().item<float>() > 0.0F) w = w + std_.index({idx}) * at::randn(w.sizes(), gen, w.options());
+  if (noisy_) w = w + std_.index({idx}) * at::randn(w.sizes(), gen, w.options());
   w = w.contiguous();
   const std::int64_t n = w.numel() * cells_;
   for (const auto& [p, table] : {std::pair{p_on_, on_}, std::pair{p_off_, off_}}) {

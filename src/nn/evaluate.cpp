@@ -37,12 +37,30 @@ struct BudgetCase {
   xbar::EffectSet effects;
 };
 
-std::vector<BudgetCase> budget_cases(const xbar::EffectSet& effects, bool error_budget) {
+// Whether effect e changes anything on this chip (a budget row of an effect the device does not
+// have, e.g. drift on NOR Flash, would only repeat the float accuracy at the cost of a full run).
+bool has_effect(const AnalogSpec& spec, xbar::Effect e) {
+  const device::DeviceSpec& d = spec.array.device;
+  auto varies = [](const device::VariationSpec& v) { return v.model != device::VariationModel::kNone && v.sigma > 0; };
+  switch (e) {
+    case xbar::Effect::kProgramming: return varies(d.programming);
+    case xbar::Effect::kReadNoise: return varies(d.read_noise);
+    case xbar::Effect::kDrift: return d.drift.active();
+    case xbar::Effect::kFaults: return d.faults.active();
+    case xbar::Effect::kNonlinearity: return !d.iv.linear() || !spec.array.adc.inl.empty();
+    case xbar::Effect::kIrDrop: return !spec.array.circuit.ideal();
+    default: return true;
+  }
+}
+
+std::vector<BudgetCase> budget_cases(const AnalogSpec& spec, bool error_budget) {
   std::vector<BudgetCase> cases;
+  const xbar::EffectSet& effects = spec.effects;
   if (error_budget)
     for (int i = 0; i < xbar::kEffectCount; ++i) {
       const auto e = static_cast<xbar::Effect>(i);
-      if (effects.has(e)) cases.push_back({std::string(xbar::effect_name(e)), xbar::EffectSet::only(e)});
+      if (effects.has(e) && has_effect(spec, e))
+        cases.push_back({std::string(xbar::effect_name(e)), xbar::EffectSet::only(e)});
     }
   cases.push_back({"all", effects});
   return cases;
@@ -123,7 +141,7 @@ EvalResult evaluate_chips(const std::string& model_name, torch::nn::Module& trai
   copy_weights(trained, *float_model.ptr());
   r.float_accuracy = float_accuracy(float_model, test, eval.batch);
   const std::vector<torch::Tensor> calibration = calibration_batches(calib, eval.calibration_images);
-  const std::vector<BudgetCase> cases = budget_cases(spec.effects, eval.error_budget);
+  const std::vector<BudgetCase> cases = budget_cases(spec, eval.error_budget);
   std::optional<core::Progress> bar;
   if (progress) bar.emplace("chips", static_cast<std::int64_t>(cases.size()) * eval.chips);
   for (const BudgetCase& c : cases) {

@@ -59,7 +59,8 @@ struct BudgetRow {
 struct EvalResult {
   double float_accuracy = 0;
   ChipStats analog;               // every configured effect on (correction applied when configured)
-  std::vector<BudgetRow> budget;  // each effect on in the spec, alone, in xbar::Effect order; then "all";
+  std::vector<BudgetRow> budget;  // each effect on in the spec that the chip has (e.g. no drift row for a
+                                  // device without drift), alone, in xbar::Effect order; then "all";
                                   // empty without error_budget
   double seconds = 0;             // wall time of the evaluation
 };

@@ -8,7 +8,7 @@ cimlab=$1 out=$2
 rm -rf "$out" && mkdir -p "$out"
 small=(--set dataset.train_limit=600 --set dataset.test_limit=200 --set training.epochs=3 --set training.batch_size=16
        --set hat_training.batch_size=16
-       --set hat_training.epochs=1 --set analog.chips=2 --set analog.calibration_images=64
+       --set hat_training.epochs=1 --set analog.chips=2 --set analog.calibration_images=64 --set analog.error_budget=true
        --set threads=1 --set chips.rram.array.rows=64 --set chips.rram.array.cols=64
        --set chips.nor_flash.array.rows=64 --set chips.nor_flash.array.cols=64)
 "$cimlab" run ../../configs/examples/demo.yaml --out "$out/run" "${small[@]}" --set analog.fidelity=fast > "$out/stdout.txt"

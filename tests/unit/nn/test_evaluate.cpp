@@ -91,6 +91,15 @@ TEST_F(Evaluate, BudgetHasEachEnabledEffectAloneThenAll) {
   EXPECT_DOUBLE_EQ(j["budget"][3]["drop"].get<double>(), r.float_accuracy - r.analog.mean);
 }
 
+TEST_F(Evaluate, BudgetSkipsEffectsTheChipDoesNotHave) {
+  // Drift, faults, nonlinearity and IR drop switched on, but the device has none of them (no drift
+  // exponent, no stuck cells, linear cells, ideal wires): their rows would only repeat the float run.
+  const EvalResult r = run(spec_with(EffectSet::all(), Fidelity::kFast), {1, 48, true, 48}, 3);
+  std::vector<std::string> names;
+  for (const BudgetRow& row : r.budget) names.push_back(row.effect);
+  EXPECT_EQ(names, (std::vector<std::string>{"quantisation", "programming", "read_noise", "all"}));
+}
+
 TEST(ChipStats, MeanSampleStdAndInterpolatedFifthPercentile) {
   const ChipStats s = chip_stats({0.5, 0.1, 0.3, 0.2, 0.4});
   EXPECT_NEAR(s.mean, 0.3, 1e-15);

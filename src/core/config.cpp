@@ -94,4 +94,25 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
   return out;
 }
 
+Params validate_section(const YAML::Node& root, const std::string& name, const Schema& schema, const Origin& origin,
+                        const std::string& prefix, Diagnostics& diags, YAML::Node& resolved,
+                        const std::vector<std::string>& ignore) {
+  Params p = validate(root[name], schema, prefix + name + ".", origin, diags, ignore);
+  resolved[name] = to_yaml(p, schema);
+  return p;
+}
+
+Params validate_section(const ConfigFile& cfg, const std::string& name, const Schema& schema, Diagnostics& diags,
+                        YAML::Node& resolved, const std::vector<std::string>& ignore) {
+  return validate_section(cfg.root, name, schema, cfg.origin, "", diags, resolved, ignore);
+}
+
+Params validate_top(const ConfigFile& cfg, const std::vector<std::string>& keys, const Schema& schema,
+                    Diagnostics& diags) {
+  YAML::Node top(YAML::NodeType::Map);
+  for (const std::string& key : keys)
+    if (cfg.root[key]) top[key] = cfg.root[key];
+  return validate(top, schema, "", cfg.origin, diags);
+}
+
 }  // namespace cimlab::core

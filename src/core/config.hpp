@@ -31,6 +31,18 @@ void apply_overrides(ConfigFile& cfg, const std::vector<std::string>& overrides,
 // Reports top-level keys of `root` that are not in `sections`, suggesting the closest.
 void check_sections(const ConfigFile& cfg, const std::vector<std::string>& sections, Diagnostics& diags);
 
+// Validates section `name` of the map `root` against `schema` (keys named prefix + name + "." in
+// messages) and records its resolved values (defaults filled in) in resolved[name].
+Params validate_section(const YAML::Node& root, const std::string& name, const Schema& schema, const Origin& origin,
+                        const std::string& prefix, Diagnostics& diags, YAML::Node& resolved,
+                        const std::vector<std::string>& ignore = {});
+// The same for a top-level section of a config file.
+Params validate_section(const ConfigFile& cfg, const std::string& name, const Schema& schema, Diagnostics& diags,
+                        YAML::Node& resolved, const std::vector<std::string>& ignore = {});
+// Validates the top-level scalar keys `keys` of cfg (e.g. seed, threads) as one map against `schema`.
+Params validate_top(const ConfigFile& cfg, const std::vector<std::string>& keys, const Schema& schema,
+                    Diagnostics& diags);
+
 // `base` (copied) with every key of `over` written on top (maps merge, other nodes replace; the nodes
 // of `over` are shared so that diagnostics keep their positions).
 YAML::Node merge(const YAML::Node& base, const YAML::Node& over);

@@ -45,13 +45,6 @@ const core::Schema& training_schema() { return schema_named(train_schemas(), "tr
 const core::Schema& hat_schema() { return schema_named(train_schemas(), "hat"); }
 const core::Schema& analog_schema() { return schema_named(eval_schemas(), "analog"); }
 
-core::Params section(const core::ConfigFile& cfg, const std::string& name, const core::Schema& schema,
-                     core::Diagnostics& diags, YAML::Node& resolved, const std::vector<std::string>& ignore = {}) {
-  core::Params p = core::validate(cfg.root[name], schema, name + ".", cfg.origin, diags, ignore);
-  resolved[name] = core::to_yaml(p, schema);
-  return p;
-}
-
 void load_chips(const core::ConfigFile& cfg, RunConfig& out, core::Diagnostics& diags) {
   const YAML::Node chips = cfg.root["chips"];
   if (!chips || !chips.IsMap() || chips.size() == 0) {
@@ -174,16 +167,13 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
                        diags);
   RunConfig out;
   out.resolved = YAML::Node(YAML::NodeType::Map);
-  YAML::Node top(YAML::NodeType::Map);
-  for (const char* key : {"seed", "threads"})
-    if (cfg.root[key]) top[key] = cfg.root[key];
-  const core::Params run = core::validate(top, run_schema(), "", cfg.origin, diags);
-  const core::Params data = section(cfg, "dataset", dataset_schema(), diags, out.resolved);
-  const core::Params model = section(cfg, "model", model_schema(), diags, out.resolved);
-  const core::Params training = section(cfg, "training", training_schema(), diags, out.resolved);
-  const core::Params hat = section(cfg, "hat", hat_schema(), diags, out.resolved);
-  const core::Params hat_training = section(cfg, "hat_training", training_schema(), diags, out.resolved);
-  const core::Params analog = section(cfg, "analog", analog_schema(), diags, out.resolved);
+  const core::Params run = core::validate_top(cfg, {"seed", "threads"}, run_schema(), diags);
+  const core::Params data = core::validate_section(cfg, "dataset", dataset_schema(), diags, out.resolved);
+  const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, out.resolved);
+  const core::Params training = core::validate_section(cfg, "training", training_schema(), diags, out.resolved);
+  const core::Params hat = core::validate_section(cfg, "hat", hat_schema(), diags, out.resolved);
+  const core::Params hat_training = core::validate_section(cfg, "hat_training", training_schema(), diags, out.resolved);
+  const core::Params analog = core::validate_section(cfg, "analog", analog_schema(), diags, out.resolved);
   if (cfg.root["hat"] && cfg.root["hat"]["from"])
     diags.add(core::at(cfg.root["hat"]["from"], cfg.origin,
                        "'hat.from' is not used by cimlab run: each chip's fine-tuning starts from the float stage"));

@@ -228,13 +228,6 @@ const core::Schema& dataset_schema() {
   throw core::ModelError("train_schemas() has no dataset schema");
 }
 
-core::Params section(const core::ConfigFile& cfg, const std::string& name, const core::Schema& schema,
-                     core::Diagnostics& diags, YAML::Node& resolved) {
-  core::Params p = core::validate(cfg.root[name], schema, name + ".", cfg.origin, diags);
-  resolved[name] = core::to_yaml(p, schema);
-  return p;
-}
-
 // The checkpoint exists, is readable and holds the model and dataset the config names.
 void check_checkpoint(const EvalConfig& c) {
   if (!std::filesystem::is_regular_file(c.checkpoint))
@@ -266,13 +259,10 @@ EvalConfig load_eval_config(const std::string& path, const std::vector<std::stri
   core::check_sections(cfg, sections, diags);
   EvalConfig out;
   out.resolved = YAML::Node(YAML::NodeType::Map);
-  YAML::Node top(YAML::NodeType::Map);
-  for (const char* key : {"seed", "threads"})
-    if (cfg.root[key]) top[key] = cfg.root[key];
-  const core::Params run = core::validate(top, run_schema(), "", cfg.origin, diags);
-  const core::Params data = section(cfg, "dataset", dataset_schema(), diags, out.resolved);
-  const core::Params model = section(cfg, "model", model_schema(), diags, out.resolved);
-  const core::Params analog = section(cfg, "analog", analog_schema(), diags, out.resolved);
+  const core::Params run = core::validate_top(cfg, {"seed", "threads"}, run_schema(), diags);
+  const core::Params data = core::validate_section(cfg, "dataset", dataset_schema(), diags, out.resolved);
+  const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, out.resolved);
+  const core::Params analog = core::validate_section(cfg, "analog", analog_schema(), diags, out.resolved);
   out.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, out.resolved);
   diags.throw_if_any();
   out.seed = static_cast<std::uint64_t>(run.integer("seed"));

@@ -86,13 +86,6 @@ const core::Schema& hat_schema() {
   return s;
 }
 
-core::Params section(const core::ConfigFile& cfg, const std::string& name, const core::Schema& schema,
-                     core::Diagnostics& diags, YAML::Node& resolved) {
-  core::Params p = core::validate(cfg.root[name], schema, name + ".", cfg.origin, diags);
-  resolved[name] = core::to_yaml(p, schema);
-  return p;
-}
-
 TrainSpec make_spec(const core::Params& run, const core::Params& data, const core::Params& model,
                     const core::Params& t) {
   TrainSpec s;
@@ -146,7 +139,7 @@ void load_hat(const core::ConfigFile& cfg, TrainConfig& out, core::Diagnostics& 
                                        name)));
     return;
   }
-  const core::Params hat = section(cfg, "hat", hat_schema(), diags, out.resolved);
+  const core::Params hat = core::validate_section(cfg, "hat", hat_schema(), diags, out.resolved);
   HatSpec& h = out.spec.hat;
   h.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, out.resolved);
   if (!hat.has("from")) {
@@ -169,13 +162,10 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   core::check_sections(cfg, known, diags);
   TrainConfig out;
   out.resolved = YAML::Node(YAML::NodeType::Map);
-  YAML::Node top(YAML::NodeType::Map);
-  for (const char* key : {"seed", "threads"})
-    if (cfg.root[key]) top[key] = cfg.root[key];
-  const core::Params run = core::validate(top, run_schema(), "", cfg.origin, diags);
-  const core::Params data = section(cfg, "dataset", dataset_schema(), diags, out.resolved);
-  const core::Params model = section(cfg, "model", model_schema(), diags, out.resolved);
-  const core::Params training = section(cfg, "training", training_schema(), diags, out.resolved);
+  const core::Params run = core::validate_top(cfg, {"seed", "threads"}, run_schema(), diags);
+  const core::Params data = core::validate_section(cfg, "dataset", dataset_schema(), diags, out.resolved);
+  const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, out.resolved);
+  const core::Params training = core::validate_section(cfg, "training", training_schema(), diags, out.resolved);
   diags.throw_if_any();
   out.spec = make_spec(run, data, model, training);
   load_hat(cfg, out, diags);

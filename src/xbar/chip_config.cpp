@@ -36,14 +36,6 @@ const core::Schema& ir_drop_common_schema() {
   return s;
 }
 
-core::Params section(const YAML::Node& root, const std::string& name, const core::Schema& schema,
-                     const core::Origin& origin, const std::string& prefix, core::Diagnostics& diags,
-                     YAML::Node& resolved) {
-  core::Params p = core::validate(root[name], schema, prefix + name + ".", origin, diags);
-  resolved[name] = core::to_yaml(p, schema);
-  return p;
-}
-
 void load_ir_drop(const YAML::Node& root, const core::Origin& origin, const std::string& prefix, ChipConfig& chip,
                   core::Diagnostics& diags, YAML::Node& resolved) {
   const YAML::Node node = root["ir_drop"];
@@ -92,15 +84,15 @@ ChipConfig load_chip(const YAML::Node& root, const core::Origin& origin, const s
                      core::Diagnostics& diags, YAML::Node& resolved) {
   const std::size_t before = diags.items().size();
   ChipConfig chip;
-  const core::Params array = section(root, "array", array_schema(), origin, prefix, diags, resolved);
+  const core::Params array = core::validate_section(root, "array", array_schema(), origin, prefix, diags, resolved);
   YAML::Node device_resolved;
   chip.array.device = device::load_device(root["device"], origin, diags, &device_resolved);
   resolved["device"] = device_resolved;
-  const core::Params mapping = section(root, "mapping", mapping_schema(), origin, prefix, diags, resolved);
-  const core::Params adc = section(root, "adc", adc_schema(), origin, prefix, diags, resolved);
+  const core::Params mapping = core::validate_section(root, "mapping", mapping_schema(), origin, prefix, diags, resolved);
+  const core::Params adc = core::validate_section(root, "adc", adc_schema(), origin, prefix, diags, resolved);
   load_ir_drop(root, origin, prefix, chip, diags, resolved);
-  chip.correction = section(root, "correction", correction_schema(), origin, prefix, diags, resolved);
-  const core::Params effects = section(root, "effects", effects_schema(), origin, prefix, diags, resolved);
+  chip.correction = core::validate_section(root, "correction", correction_schema(), origin, prefix, diags, resolved);
+  const core::Params effects = core::validate_section(root, "effects", effects_schema(), origin, prefix, diags, resolved);
   if (diags.items().size() != before) return chip;  // specs are built only from sections that validated
   chip.array.circuit = make_circuit_spec(array);
   chip.array.mapping = make_mapping_spec(mapping, chip.array.device, origin, diags);

@@ -44,14 +44,6 @@ const core::Schema& output_schema() {
   return s;
 }
 
-// Validates a section and records its resolved values.
-core::Params section(const core::ConfigFile& cfg, const std::string& name, const core::Schema& schema,
-                     core::Diagnostics& diags, YAML::Node& resolved, const std::vector<std::string>& ignore = {}) {
-  core::Params p = core::validate(cfg.root[name], schema, name + ".", cfg.origin, diags, ignore);
-  resolved[name] = core::to_yaml(p, schema);
-  return p;
-}
-
 }  // namespace
 
 std::vector<const core::Schema*> experiment_schemas() {
@@ -74,13 +66,11 @@ Sections validate_sections(const core::ConfigFile& cfg, XbarExperiment& exp, cor
   for (const auto& name : chip_section_names()) known.push_back(name);
   core::check_sections(cfg, known, diags);
   Sections s;
-  YAML::Node top(YAML::NodeType::Map);
-  if (cfg.root["seed"]) top["seed"] = cfg.root["seed"];
-  s.run = core::validate(top, run_schema(), "", cfg.origin, diags);
+  s.run = core::validate_top(cfg, {"seed"}, run_schema(), diags);
   s.chip = load_chip(cfg.root, cfg.origin, "", diags, exp.resolved);
-  s.weights = section(cfg, "weights", weights_schema(), diags, exp.resolved);
-  s.inputs = section(cfg, "inputs", inputs_schema(), diags, exp.resolved);
-  s.output = section(cfg, "output", output_schema(), diags, exp.resolved);
+  s.weights = core::validate_section(cfg, "weights", weights_schema(), diags, exp.resolved);
+  s.inputs = core::validate_section(cfg, "inputs", inputs_schema(), diags, exp.resolved);
+  s.output = core::validate_section(cfg, "output", output_schema(), diags, exp.resolved);
   return s;
 }
 

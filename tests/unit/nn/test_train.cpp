@@ -89,6 +89,44 @@ TEST(Train, ResumeEqualsAnUninterruptedRun) {
   for (std::size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
 }
 
+// Hardware-aware fine-tuning of a float LeNet-5 on a small RRAM-like chip (16 x 16 arrays, strong
+// programming variation, stuck cells): per-step draws, progressive schedule, exact resume.
+TEST(Train, HatResumesExactlyAndKeepsAnalogAccuracy) {
+  TrainSpec spec = small_spec();
+  spec.dataset.test_limit = 100;  // 1,000 training digits, as in LeNetLearnsAThousandDigits
+  const std::string float_ckpt = (scratch("hat_float") / "checkpoint.pt").string();
+  const double float_accuracy = train(spec, quiet(float_ckpt)).test_accuracy;
+  spec.training.learning_rate = 1e-3;
+  spec.hat.enabled = true;
+  spec.hat.from = float_ckpt;
+  spec.hat.progressive = true;
+  spec.hat.calibration_images = 32;
+  spec.hat.classes = xbar::EffectSet::all();
+  xbar::ArraySimSpec& a = spec.hat.chip.array;
+  a.circuit.rows = a.circuit.cols = 32;
+  a.device.max_cell_bits = 2;
+  a.mapping.cell_bits = 2;
+  a.device.programming = {device::VariationModel::kRelative, 0.05, {}};
+  a.device.faults.p_stuck_on = a.device.faults.p_stuck_off = 0.005;
+  spec.hat.chip.effects = xbar::EffectSet::all().set(xbar::Effect::kIrDrop, false);
+  const std::string whole = (scratch("hat_whole") / "checkpoint.pt").string();
+  const std::string parts = (scratch("hat_parts") / "checkpoint.pt").string();
+  const TrainResult r = train(spec, quiet(whole));
+  EXPECT_TRUE(r.hat);
+  EXPECT_GT(float_accuracy, 0.6);
+  EXPECT_GT(r.start_accuracy, 0.5 * float_accuracy) << "the float weights on the chip, before HAT";
+  EXPECT_GT(r.test_accuracy, r.start_accuracy - 0.05) << "fine-tuning must not wreck the model";
+  TrainOptions stop_after_one = quiet(parts);
+  stop_after_one.on_epoch = [](const EpochMetrics&) { return false; };
+  train(spec, stop_after_one);
+  TrainOptions resume = quiet(parts);
+  resume.resume = true;
+  const TrainResult b = train(spec, resume);
+  EXPECT_EQ(b.epochs[1].train_loss, r.epochs[1].train_loss);
+  const auto sa = checkpoint_state(whole, spec.model), sb = checkpoint_state(parts, spec.model);
+  for (std::size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
+}
+
 TEST(Train, BadOrMismatchedCheckpointIsAnInputError) {
   const fs::path dir = scratch("bad");
   EXPECT_THROW(read_checkpoint_info((dir / "checkpoint.pt").string()), core::InputError);

@@ -1,6 +1,7 @@
 // `cimlab train CONFIG [--out DIR] [--set k=v ...] [--resume]`: float training of a zoo model, or
-// hardware-aware fine-tuning of a float checkpoint with a `hat:` section (see nn/train.hpp). The run folder receives config.resolved.yaml, checkpoint.pt (after every epoch),
-// metrics.json and log.txt; --resume continues from DIR/checkpoint.pt. Built only with LibTorch.
+// hardware-aware fine-tuning of a float checkpoint with a `hat:` section (see nn/train.hpp). The run
+// folder receives config.resolved.yaml, checkpoint.pt (after every epoch), metrics.json and log.txt;
+// --resume continues from DIR/checkpoint.pt. Built only with LibTorch.
 #ifdef CIMLAB_HAVE_TORCH
 #include <fmt/format.h>
 
@@ -59,7 +60,8 @@ int run(const TrainArgs& a) {
 }  // namespace
 
 Action setup_train(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a zoo model on MNIST or Fashion-MNIST (float, or hardware-aware with hat:), with checkpoints");
+  auto* cmd = app.add_subcommand(
+      "train", "Train a zoo model on MNIST or Fashion-MNIST (float, or hardware-aware with hat:), with checkpoints");
   auto a = std::make_shared<TrainArgs>();
   cmd->add_option("config", a->config, "training YAML")->required();
   cmd->add_option("--out", a->out, "output folder")->capture_default_str();

@@ -210,8 +210,7 @@ class AnalogCore {
  private:
   void ensure_programmed(const torch::Tensor& weight);
   torch::Tensor ste_inputs(const torch::Tensor& x, double range) const;
-  torch::Tensor ste_weights(const torch::Tensor& weight);
-  torch::Tensor hat_weights(const torch::Tensor& weight);
+  torch::Tensor straight_through(const torch::Tensor& weight, double w_max, const torch::Tensor& seen) const;
   double current_w_max(const torch::Tensor& weight) const;
   double range_of(const torch::Tensor& x) const;
 

@@ -44,12 +44,13 @@ torch::Tensor AnalogCore::ste_inputs(const torch::Tensor& x, double range) const
   return clipped + (seen - clipped).detach();
 }
 
-// Effective weights forward, identity backward inside +-w_max (zero outside: clipped weights).
-torch::Tensor AnalogCore::ste_weights(const torch::Tensor& weight) {
+// Forward `seen` (the weights the chip computes with), identity backward inside +-w_max and zero
+// outside when the mapping clips weights at a fixed w_max.
+torch::Tensor AnalogCore::straight_through(const torch::Tensor& weight, double w_max, const torch::Tensor& seen) const {
   torch::Tensor w = weight;
   if (spec_.array.mapping.weight_range == xbar::WeightRange::kValue)
-    w = weight * (weight.detach().abs() <= tiles_.w_max()).to(weight.scalar_type());
-  return w + (tiles_.effective_weights(read_gen_).view_as(weight) - w).detach();
+    w = weight * (weight.detach().abs() <= w_max).to(weight.scalar_type());
+  return w + (seen.view_as(weight).to(weight.scalar_type()) - w).detach();
 }
 
 void AnalogCore::enable_hat(const xbar::EffectSet& classes) {
@@ -74,15 +75,6 @@ double AnalogCore::current_w_max(const torch::Tensor& weight) const {
   return max_abs > 0.0 ? max_abs : 1.0;
 }
 
-// A fresh HAT draw forward, identity backward inside +-w_max (zero outside: clipped weights).
-torch::Tensor AnalogCore::hat_weights(const torch::Tensor& weight) {
-  const double w_max = current_w_max(weight);
-  torch::Tensor w = weight;
-  if (spec_.array.mapping.weight_range == xbar::WeightRange::kValue)
-    w = weight * (weight.detach().abs() <= w_max).to(weight.scalar_type());
-  return w + (hat_->sample(weight, w_max, hat_gen_).to(weight.scalar_type()) - w).detach();
-}
-
 torch::Tensor AnalogCore::forward(const torch::Tensor& x, const torch::Tensor& weight, const LayerOps& ops,
                                   bool training) {
   if (calibration_ == Calibration::kInputRange) {
@@ -91,7 +83,9 @@ torch::Tensor AnalogCore::forward(const torch::Tensor& x, const torch::Tensor& w
   }
   if (training && hat_) {  // HAT: no programmed chip, fresh draws of the cheap classes
     if (!hat_active_) return ops.product(x, weight);
-    return ops.product(ste_inputs(x, range_of(x)), hat_weights(weight));
+    const double w_max = current_w_max(weight);
+    const torch::Tensor drawn = straight_through(weight, w_max, hat_->sample(weight, w_max, hat_gen_));
+    return ops.product(ste_inputs(x, range_of(x)), drawn);
   }
   ensure_programmed(weight);
   const double range = range_of(x);
@@ -100,11 +94,12 @@ torch::Tensor AnalogCore::forward(const torch::Tensor& x, const torch::Tensor& w
     return ops.product(x, weight);
   }
   const bool grad = torch::GradMode::is_enabled() && (weight.requires_grad() || x.requires_grad());
-  if (spec_.fidelity == Fidelity::kFast) return ops.product(ste_inputs(x, range), ste_weights(weight));
+  auto chip_weights = [&] { return straight_through(weight, tiles_.w_max(), tiles_.effective_weights(read_gen_)); };
+  if (spec_.fidelity == Fidelity::kFast) return ops.product(ste_inputs(x, range), chip_weights());
   const torch::Tensor rows = ops.to_rows(x.detach().clamp(-range, range) / range);
   const torch::Tensor exact = ops.from_rows(tiles_.exact_forward(rows, read_gen_) * range, x);
   if (!grad) return exact;
-  const torch::Tensor surrogate = ops.product(ste_inputs(x, range), ste_weights(weight));
+  const torch::Tensor surrogate = ops.product(ste_inputs(x, range), chip_weights());
   return surrogate + (exact - surrogate).detach();
 }
 

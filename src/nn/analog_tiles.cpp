@@ -525,6 +525,10 @@ void CrossbarTiles::observe(const torch::Tensor& x, torch::Generator& gen) {
   torch::NoGradGuard no_grad;
   const std::int64_t chunk = chunk_rows(true);
   const std::int64_t cu = cols_per_array_;
+  // The kObservedPerCall samples kept per array and call are spread over the call's chunks (large
+  // layers run in many small chunks: a quota per chunk would keep gigabytes).
+  const std::int64_t chunks = (x.size(0) + chunk - 1) / chunk;
+  const std::int64_t per_chunk = std::max<std::int64_t>(1, kObservedPerCall / std::max<std::int64_t>(1, chunks));
   NormalStream normal = NormalStream::from(gen);
   for (std::int64_t start = 0; start < x.size(0); start += chunk) {
     const torch::Tensor xc = x.index({Slice(start, std::min(start + chunk, x.size(0)))});
@@ -534,7 +538,7 @@ void CrossbarTiles::observe(const torch::Tensor& x, torch::Generator& gen) {
         const std::int64_t n = std::min(outputs_per_array_, out_ - c * outputs_per_array_);
         const std::int64_t used = xbar::Layout::of(spec_.array.mapping, 1, static_cast<int>(n)).cols_used();
         const torch::Tensor sums = i[t].index({Slice(), Slice(c * cu, c * cu + used)}).flatten();
-        const std::int64_t stride = std::max<std::int64_t>(1, sums.numel() / kObservedPerCall);
+        const std::int64_t stride = std::max<std::int64_t>(1, sums.numel() / per_chunk);
         observed_[static_cast<std::size_t>(t * col_blocks_ + c)].push_back(
             sums.index({Slice(0, torch::indexing::None, stride)}).to(torch::kFloat64).clone());
       }

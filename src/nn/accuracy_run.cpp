@@ -74,11 +74,6 @@ void load_chips(const core::ConfigFile& cfg, RunConfig& out, core::Diagnostics& 
   }
 }
 
-int thread_count(int requested) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 nlohmann::json row_json(const AccuracyRow& r) {
   nlohmann::json j = to_json(r);
   j["per_chip"] = r.per_chip;

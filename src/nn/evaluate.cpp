@@ -239,11 +239,6 @@ void check_checkpoint(const EvalConfig& c) {
                                        info.model, info.dataset, c.model, c.dataset.name));
 }
 
-int thread_count(int requested) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 }  // namespace
 
 std::vector<const core::Schema*> eval_schemas() {

@@ -432,12 +432,12 @@ void schedule_hat(Session& s, int epoch) {
     cores[static_cast<std::size_t>(i)]->set_hat(i < active, root.fork(static_cast<std::uint64_t>(i + 1)).seed());
 }
 
+}  // namespace
+
 int thread_count(int requested) {
   if (requested > 0) return requested;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
-
-}  // namespace
 
 TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   TrainResult r;

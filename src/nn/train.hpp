@@ -96,6 +96,9 @@ DatasetSpec make_dataset_spec(const core::Params& dataset);
 TrainingSpec make_training_spec(const core::Params& training);
 void set_hat_options(const core::Params& hat, HatSpec& spec);
 
+// Torch intra-op threads for a `threads` setting: the value itself, or every core for 0.
+int thread_count(int requested);
+
 // Loads a train config with `--set` overrides. Throws ConfigError listing every problem at once.
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
 

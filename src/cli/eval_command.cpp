@@ -49,14 +49,14 @@ int run(const EvalArgs& a) {
   const nn::EvalConfig cfg = nn::load_eval_config(a.config, a.overrides);
   core::RunDir run(a.out, command_line(), cfg.seed);
   run.write_yaml("config.resolved.yaml", cfg.resolved);
-  fmt::print("evaluating {} ({}) on {}: {} chips, {} fidelity\n", cfg.model, cfg.checkpoint, cfg.dataset.name,
-             cfg.eval.chips, cfg.fidelity);
+  fmt::print("evaluating {} ({}) on {}: {} chips, {} fidelity\n", cfg.model.name,
+             cfg.checkpoint.empty() ? cfg.model.onnx : cfg.checkpoint, cfg.dataset.name, cfg.eval.chips, cfg.fidelity);
   std::fflush(stdout);
   nn::EvalOptions options;
   options.log = &run.log();
   const nn::EvalResult r = nn::evaluate(cfg, options);
   nlohmann::json result = nn::to_json(r);
-  result["model"] = cfg.model;
+  result["model"] = cfg.model.name;
   result["dataset"] = cfg.dataset.name;
   result["provenance"] = run.provenance();
   run.write_json("result.json", result);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   };
   add(&cli::setup_xbar);
   add(&cli::setup_describe);
+  add(&cli::setup_graph);
 #ifdef CIMLAB_HAVE_TORCH
   add(&cli::setup_train);
   add(&cli::setup_eval);

@@ -28,7 +28,7 @@ int run(const RunArgs& a) {
   core::RunDir run(a.out, command_line(), cfg.float_spec.seed, a.resume);
   run.write_yaml("config.resolved.yaml", cfg.resolved);
   fmt::print("{} on {}: float -> analog -> hat -> hat_wmc on {} chip(s), {} chip instances each ({} fidelity)\n",
-             cfg.float_spec.model, cfg.float_spec.dataset.name, cfg.chips.size(), cfg.eval.chips, cfg.fidelity);
+             cfg.float_spec.model.name, cfg.float_spec.dataset.name, cfg.chips.size(), cfg.eval.chips, cfg.fidelity);
   std::fflush(stdout);
   nn::RunOptions options;
   options.resume = a.resume;

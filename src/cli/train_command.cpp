@@ -1,6 +1,7 @@
-// `cimlab train CONFIG [--out DIR] [--set k=v ...] [--resume]`: float training of a zoo model, or
-// hardware-aware fine-tuning of a float checkpoint with a `hat:` section (see nn/train.hpp). The run
-// folder receives config.resolved.yaml, checkpoint.pt (after every epoch), metrics.json and log.txt;
+// `cimlab train CONFIG [--out DIR] [--set k=v ...] [--resume]`: float training of a zoo or ONNX model, or
+// hardware-aware fine-tuning of a float checkpoint (or of an ONNX model's own weights) with a `hat:`
+// section (see nn/train.hpp). The run folder receives config.resolved.yaml, checkpoint.pt (after every
+// epoch), metrics.json, log.txt and, for an ONNX model, model.onnx (the trained weights written back);
 // --resume continues from DIR/checkpoint.pt. Built only with LibTorch.
 #ifdef CIMLAB_HAVE_TORCH
 #include <fmt/format.h>
@@ -37,6 +38,7 @@ int run(const TrainArgs& a) {
   options.checkpoint = checkpoint;
   options.resume = a.resume;
   options.log = &run.log();
+  if (cfg.spec.model.is_onnx()) options.onnx_out = (std::filesystem::path(a.out) / "model.onnx").string();
   options.on_epoch = [&](const nn::EpochMetrics& m) {
     fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:.2f}%  test {:.2f}%  {:.1f} s\n", m.epoch,
                cfg.spec.training.epochs, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.seconds);
@@ -53,7 +55,7 @@ int run(const TrainArgs& a) {
   if (r.hat)
     fmt::print("hardware-aware training: test accuracy on one analog chip {:.2f}% before, {:.2f}% after\n",
                100 * r.start_accuracy, 100 * r.test_accuracy);
-  fmt::print("results: {} (metrics.json, checkpoint.pt)\n", run.path());
+  fmt::print("results: {} (metrics.json, checkpoint.pt{})\n", run.path(), options.onnx_out.empty() ? "" : ", model.onnx");
   return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <chrono>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "nn/analog.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/data.hpp"
+#include "nn/graph_model.hpp"
 #include "nn/models.hpp"
 #include "xbar/correction.hpp"
 
@@ -107,9 +109,10 @@ struct Runner {
     t.resume = options.resume && fs::exists(checkpoint);
     t.progress = options.progress;
     t.log = options.log;
+    if (spec.model.is_onnx()) t.onnx_out = (out / folder / "model.onnx").string();
     const TrainResult r = train(spec, t);
     details = to_json(r);
-    torch::nn::AnyModule net = make_model(spec.model);
+    torch::nn::AnyModule net = build_model(spec.model);
     load_model_checkpoint(checkpoint, *net.ptr());
     return net;
   }
@@ -129,7 +132,7 @@ struct Runner {
       eval.error_budget = budget;
       const EvalResult r = evaluate_chips(cfg.float_spec.model, *net.ptr(), spec, data.train, data.test, eval,
                                           cfg.float_spec.seed, options.progress);
-      row = {cfg.float_spec.model, cfg.float_spec.dataset.name, device, stage, r.analog.mean, r.analog.std,
+      row = {cfg.float_spec.model.name, cfg.float_spec.dataset.name, device, stage, r.analog.mean, r.analog.std,
              r.analog.p5, float_accuracy > 0 ? r.analog.mean / float_accuracy : 0.0, r.analog.per_chip};
       details = to_json(r);
       fs::create_directories(saved.parent_path());
@@ -178,7 +181,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   f.seed = static_cast<std::uint64_t>(run.integer("seed"));
   f.threads = static_cast<int>(run.integer("threads"));
   f.dataset = make_dataset_spec(data);
-  f.model = model.str("name");
+  f.model = make_model_source(cfg.root["model"], cfg.origin, model, diags, out.resolved["model"]);
+  diags.throw_if_any();
   f.training = make_training_spec(training);
   out.hat_training = make_training_spec(hat_training);
   set_hat_options(hat, out.hat);
@@ -208,7 +212,7 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
   const Fidelity fidelity = cfg.fidelity == "fast" ? Fidelity::kFast : Fidelity::kExact;
   for (const RunChip& chip : cfg.chips) {
     nlohmann::json& d = details["chips"][chip.device];
-    r.add({f.model, f.dataset.name, chip.device, "float", r.float_accuracy, 0.0, r.float_accuracy, 1.0,
+    r.add({f.model.name, f.dataset.name, chip.device, "float", r.float_accuracy, 0.0, r.float_accuracy, 1.0,
            {r.float_accuracy}});
     AnalogSpec spec = analog_spec(chip.chip, fidelity, cfg.double_precision);
     spec.correction = nullptr;
@@ -230,10 +234,12 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
 }
 
 std::string accuracy_table(const std::vector<AccuracyRow>& rows) {
-  std::string s = fmt::format("{:<10} {:<14} {:<12} {:<8} {:>8} {:>7} {:>8} {:>15}\n", "model", "dataset", "device",
+  std::size_t w = 10;  // the model column: zoo names, or "onnx:<file name>"
+  for (const AccuracyRow& r : rows) w = std::max(w, r.model.size());
+  std::string s = fmt::format("{:<{}} {:<14} {:<12} {:<8} {:>8} {:>7} {:>8} {:>15}\n", "model", w, "dataset", "device",
                               "stage", "mean", "std", "p5", "ratio_to_float");
   for (const AccuracyRow& r : rows)
-    s += fmt::format("{:<10} {:<14} {:<12} {:<8} {:>7.2f}% {:>6.2f}% {:>7.2f}% {:>15.4f}\n", r.model, r.dataset,
+    s += fmt::format("{:<{}} {:<14} {:<12} {:<8} {:>7.2f}% {:>6.2f}% {:>7.2f}% {:>15.4f}\n", r.model, w, r.dataset,
                      r.device, r.stage, 100 * r.mean, 100 * r.std, 100 * r.p5, r.ratio_to_float);
   return s;
 }

@@ -16,7 +16,8 @@
 //
 // Run folder: accuracy.json (the rows below, a list), accuracy.csv, result.json (rows, per-chip
 // accuracies, error budgets, timings, provenance), report.html, log.txt, config.resolved.yaml, and
-// float/ and hat_<device>/ training folders with their checkpoints. With `resume`, finished stages are
+// float/ and hat_<device>/ training folders with their checkpoints (and, for an ONNX model, model.onnx:
+// the trained weights written back into the imported graph). With `resume`, finished stages are
 // read back from stages/*.json and trainings continue from their checkpoints.
 #include <nlohmann/json.hpp>
 #include <spdlog/logger.h>

@@ -20,6 +20,7 @@
 #include "nn/analog.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/data.hpp"
+#include "nn/graph_model.hpp"
 #include "nn/models.hpp"
 #include "xbar/correction.hpp"
 
@@ -76,10 +77,10 @@ std::vector<torch::Tensor> calibration_batches(const Dataset& calib, std::int64_
 }
 
 // One chip instance of `spec` carrying the weights of `trained`, calibrated, scored on `test`.
-double chip_accuracy(const std::string& model_name, torch::nn::Module& trained, const AnalogSpec& spec,
+double chip_accuracy(const ModelSource& model, torch::nn::Module& trained, const AnalogSpec& spec,
                      const std::vector<torch::Tensor>& calibration, const Dataset& test, std::int64_t batch,
                      std::uint64_t seed) {
-  torch::nn::AnyModule analog = make_model(model_name, AnalogLayerFactory(spec));
+  torch::nn::AnyModule analog = build_model(model, AnalogLayerFactory(spec));
   copy_weights(trained, *analog.ptr());
   analog.ptr()->eval();
   program_all(*analog.ptr(), seed);
@@ -130,14 +131,14 @@ double float_accuracy(torch::nn::AnyModule& model, const Dataset& test, std::int
   return test.size() ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0;
 }
 
-EvalResult evaluate_chips(const std::string& model_name, torch::nn::Module& trained, const AnalogSpec& spec,
+EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, const AnalogSpec& spec,
                           const Dataset& calib, const Dataset& test, const EvalSpec& eval, std::uint64_t seed,
                           bool progress) {
   const auto start = std::chrono::steady_clock::now();
   check_eval_spec(eval, calib);
   torch::NoGradGuard no_grad;
   EvalResult r;
-  torch::nn::AnyModule float_model = make_model(model_name);
+  torch::nn::AnyModule float_model = build_model(model);
   copy_weights(trained, *float_model.ptr());
   r.float_accuracy = float_accuracy(float_model, test, eval.batch);
   const std::vector<torch::Tensor> calibration = calibration_batches(calib, eval.calibration_images);
@@ -150,7 +151,7 @@ EvalResult evaluate_chips(const std::string& model_name, torch::nn::Module& trai
     if (!c.effects.has(xbar::Effect::kIrDrop)) row.correction = nullptr;
     std::vector<double> per_chip;
     for (std::int64_t i = 0; i < eval.chips; ++i) {
-      per_chip.push_back(chip_accuracy(model_name, trained, row, calibration, test, eval.batch, chip_seed(seed, i)));
+      per_chip.push_back(chip_accuracy(model, trained, row, calibration, test, eval.batch, chip_seed(seed, i)));
       if (bar) bar->advance();
     }
     r.budget.push_back({c.effect, chip_stats(std::move(per_chip))});
@@ -201,9 +202,11 @@ const core::Schema& run_schema() {
 
 const core::Schema& model_schema() {
   static const core::Schema s{
-      "eval.model", "the network evaluated (cimlab eval's model section): zoo name and trained weights",
+      "eval.model", "the network evaluated (cimlab eval's model section): zoo name or ONNX file, and trained weights",
       {ParamSpec::choice("name", model_names(), "lenet5", "zoo model; must be the checkpoint's"),
-       ParamSpec::path("checkpoint", "checkpoint.pt written by cimlab train (relative to the config file)").mandatory()}};
+       ParamSpec::path("onnx", "ONNX model file (relative to the config file), instead of name"),
+       ParamSpec::path("checkpoint", "checkpoint.pt written by cimlab train (relative to the config file); "
+                                     "required for a zoo model, optional for an ONNX model (else the file's weights)")}};
   return s;
 }
 
@@ -228,15 +231,16 @@ const core::Schema& dataset_schema() {
   throw core::ModelError("train_schemas() has no dataset schema");
 }
 
-// The checkpoint exists, is readable and holds the model and dataset the config names.
+// The checkpoint (when named) exists, is readable and holds the model and dataset the config names.
 void check_checkpoint(const EvalConfig& c) {
+  if (c.checkpoint.empty()) return;
   if (!std::filesystem::is_regular_file(c.checkpoint))
     throw core::InputError(fmt::format("{}: checkpoint not found (model.checkpoint; write one with cimlab train)",
                                        c.checkpoint));
   const CheckpointInfo info = read_checkpoint_info(c.checkpoint);
-  if (info.model != c.model || info.dataset != c.dataset.name)
+  if (info.model != c.model.name || info.dataset != c.dataset.name)
     throw core::InputError(fmt::format("{}: checkpoint of {} on {}, but the config asks for {} on {}", c.checkpoint,
-                                       info.model, info.dataset, c.model, c.dataset.name));
+                                       info.model, info.dataset, c.model.name, c.dataset.name));
 }
 
 }  // namespace
@@ -259,13 +263,17 @@ EvalConfig load_eval_config(const std::string& path, const std::vector<std::stri
   const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, out.resolved);
   const core::Params analog = core::validate_section(cfg, "analog", analog_schema(), diags, out.resolved);
   out.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, out.resolved);
+  out.model = make_model_source(cfg.root["model"], cfg.origin, model, diags, out.resolved["model"]);
+  if (!out.model.is_onnx() && !model.has("checkpoint"))
+    diags.add(core::at(cfg.root["model"] ? cfg.root["model"] : cfg.root, cfg.origin,
+                       fmt::format("missing required key 'model.checkpoint' ({})",
+                                   model_schema().find("checkpoint")->description)));
   diags.throw_if_any();
   out.seed = static_cast<std::uint64_t>(run.integer("seed"));
   out.threads = static_cast<int>(run.integer("threads"));
   out.dataset = {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
                  data.integer("test_limit")};
-  out.model = model.str("name");
-  out.checkpoint = model.str("checkpoint");
+  out.checkpoint = model.has("checkpoint") ? model.str("checkpoint") : "";
   out.fidelity = analog.str("fidelity");
   out.double_precision = analog.boolean("double_precision");
   out.eval = {analog.integer("chips"), analog.integer("calibration_images"), analog.boolean("error_budget"),
@@ -280,8 +288,8 @@ EvalResult evaluate(const EvalConfig& cfg, const EvalOptions& options) {
   at::set_num_threads(thread_count(cfg.threads));
   const DatasetSpec& d = cfg.dataset;
   const DatasetSplit data = load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit);
-  torch::nn::AnyModule trained = make_model(cfg.model);
-  load_model_checkpoint(cfg.checkpoint, *trained.ptr());
+  torch::nn::AnyModule trained = build_model(cfg.model);
+  if (!cfg.checkpoint.empty()) load_model_checkpoint(cfg.checkpoint, *trained.ptr());
   const Fidelity fidelity = cfg.fidelity == "fast" ? Fidelity::kFast : Fidelity::kExact;
   const AnalogSpec spec = analog_spec(cfg.chip, fidelity, cfg.double_precision);
   EvalResult r = evaluate_chips(cfg.model, *trained.ptr(), spec, data.train, data.test, cfg.eval, cfg.seed,

@@ -71,12 +71,12 @@ ChipStats chip_stats(std::vector<double> per_chip);
 // The seed chip `chip` (0-based) of a run seeded with `seed` is programmed with.
 std::uint64_t chip_seed(std::uint64_t seed, std::int64_t chip);
 
-// Float accuracy of `trained` (a float model of architecture model_name, e.g. loaded from a checkpoint),
+// Float accuracy of `trained` (a float model of `model`'s architecture, e.g. loaded from a checkpoint),
 // then chips x (budget rows) analog evaluations as described above. Same seed -> same numbers (for a
 // given torch thread count). `progress` draws a core::Progress bar (on a terminal only). Throws
 // ModelError for an unknown model, chips < 1, batch < 1, calibration_images < 1 or an empty
 // calibration set.
-EvalResult evaluate_chips(const std::string& model_name, torch::nn::Module& trained, const AnalogSpec& spec,
+EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, const AnalogSpec& spec,
                           const Dataset& calib, const Dataset& test, const EvalSpec& eval, std::uint64_t seed,
                           bool progress);
 
@@ -97,8 +97,8 @@ struct EvalConfig {
   std::uint64_t seed = 1;
   int threads = 0;  // torch intra-op threads; 0 = every core
   DatasetSpec dataset;
-  std::string model = "lenet5";
-  std::string checkpoint;         // resolved against the config file's folder
+  ModelSource model;
+  std::string checkpoint;         // resolved against the config file's folder; empty: an ONNX model's own weights
   std::string fidelity = "exact";  // fast | exact (nn/analog.hpp)
   bool double_precision = false;
   EvalSpec eval;
@@ -109,7 +109,8 @@ struct EvalConfig {
 // Every schema an eval config reads besides the chip sections (xbar::chip_schemas()), for describe.
 std::vector<const core::Schema*> eval_schemas();
 
-// Loads an eval config with `--set` overrides. Throws ConfigError listing every problem at once, then
+// Loads an eval config with `--set` overrides. Throws ConfigError listing every problem at once (a zoo
+// model needs model.checkpoint; an ONNX model may have one, else its weights are the file's), then
 // InputError when the checkpoint is missing, unreadable, or of another model or dataset than the
 // config names.
 EvalConfig load_eval_config(const std::string& path, const std::vector<std::string>& overrides);

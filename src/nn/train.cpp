@@ -15,7 +15,9 @@
 #include "core/errors.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
+#include "graph/onnx.hpp"
 #include "nn/data.hpp"
+#include "nn/graph_model.hpp"
 #include "nn/models.hpp"
 
 namespace cimlab::nn {
@@ -50,8 +52,11 @@ const core::Schema& dataset_schema() {
 }
 
 const core::Schema& model_schema() {
-  static const core::Schema s{"model", "the network, from the built-in zoo",
-                              {ParamSpec::choice("name", model_names(), "lenet5", "zoo model")}};
+  static const core::Schema s{
+      "model", "the network: a built-in zoo model, or an imported ONNX file",
+      {ParamSpec::choice("name", model_names(), "lenet5", "zoo model"),
+       ParamSpec::path("onnx", "ONNX model file (relative to the config file), instead of name; N x 1 x 28 x 28 "
+                               "inputs, class logits out")}};
   return s;
 }
 
@@ -86,18 +91,35 @@ const core::Schema& hat_schema() {
   return s;
 }
 
-TrainSpec make_spec(const core::Params& run, const core::Params& data, const core::Params& model,
-                    const core::Params& t) {
+TrainSpec make_spec(const core::Params& run, const core::Params& data, const core::Params& t) {
   TrainSpec s;
   s.seed = static_cast<std::uint64_t>(run.integer("seed"));
   s.threads = static_cast<int>(run.integer("threads"));
   s.dataset = make_dataset_spec(data);
-  s.model = model.str("name");
   s.training = make_training_spec(t);
   return s;
 }
 
 }  // namespace
+
+ModelSource ModelSource::onnx_file(const std::string& path) {
+  ModelSource m("onnx:" + std::filesystem::path(path).filename().string());
+  m.onnx = path;
+  return m;
+}
+
+ModelSource make_model_source(const YAML::Node& section, const core::Origin& origin, const core::Params& model,
+                              core::Diagnostics& diags, YAML::Node resolved) {
+  if (!model.has("onnx")) return ModelSource(model.str("name"));
+  if (section && section.IsMap() && section["name"])
+    diags.add(core::at(section["name"], origin,
+                       "'model.name' and 'model.onnx' exclude each other: name a zoo model or an ONNX file"));
+  if (resolved && resolved.IsMap()) resolved.remove("name");
+  const std::string& path = model.str("onnx");
+  if (!std::filesystem::is_regular_file(path))
+    diags.add(core::at(section["onnx"], origin, fmt::format("model.onnx: {} not found", path)));
+  return ModelSource::onnx_file(path);
+}
 
 DatasetSpec make_dataset_spec(const core::Params& data) {
   return {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
@@ -142,12 +164,12 @@ void load_hat(const core::ConfigFile& cfg, TrainConfig& out, core::Diagnostics& 
   const core::Params hat = core::validate_section(cfg, "hat", hat_schema(), diags, out.resolved);
   HatSpec& h = out.spec.hat;
   h.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, out.resolved);
-  if (!hat.has("from")) {
+  if (!hat.has("from") && !out.spec.model.is_onnx()) {
     diags.add(core::at(cfg.root["hat"], cfg.origin, "'hat.from' is missing: name the float checkpoint to fine-tune"));
     return;
   }
   h.enabled = true;
-  h.from = hat.str("from");
+  h.from = hat.has("from") ? hat.str("from") : "";
   set_hat_options(hat, h);
 }
 
@@ -167,7 +189,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, out.resolved);
   const core::Params training = core::validate_section(cfg, "training", training_schema(), diags, out.resolved);
   diags.throw_if_any();
-  out.spec = make_spec(run, data, model, training);
+  out.spec = make_spec(run, data, training);
+  out.spec.model = make_model_source(cfg.root["model"], cfg.origin, model, diags, out.resolved["model"]);
   load_hat(cfg, out, diags);
   diags.throw_if_any();
   out.resolved["seed"] = out.spec.seed;
@@ -254,7 +277,7 @@ c10::IValue read_value(torch::serialize::InputArchive& ar, const std::string& ke
 void save_checkpoint(const Session& s, int epoch, const std::string& path) {
   torch::serialize::OutputArchive ar, model_ar, optimizer_ar;
   ar.write("format", c10::IValue(std::string(kCheckpointFormat)));
-  ar.write("model_name", c10::IValue(s.spec.model));
+  ar.write("model_name", c10::IValue(s.spec.model.name));
   ar.write("dataset", c10::IValue(s.spec.dataset.name));
   ar.write("optimizer_name", c10::IValue(s.spec.training.optimizer));
   ar.write("epoch", c10::IValue(static_cast<std::int64_t>(epoch)));
@@ -304,9 +327,10 @@ int load_checkpoint(Session& s, const std::string& path) {
   torch::serialize::InputArchive ar = open_checkpoint(path);
   try {
     const CheckpointInfo info = read_info(ar);
-    if (info.model != s.spec.model || info.dataset != s.spec.dataset.name || info.optimizer != s.spec.training.optimizer)
+    if (info.model != s.spec.model.name || info.dataset != s.spec.dataset.name ||
+        info.optimizer != s.spec.training.optimizer)
       throw core::InputError(fmt::format("{}: checkpoint of {} on {} with {}, but the config asks for {} on {} with {}",
-                                         path, info.model, info.dataset, info.optimizer, s.spec.model,
+                                         path, info.model, info.dataset, info.optimizer, s.spec.model.name,
                                          s.spec.dataset.name, s.spec.training.optimizer));
     torch::serialize::InputArchive model_ar, optimizer_ar;
     ar.read("model", model_ar);
@@ -391,7 +415,7 @@ EpochMetrics train_epoch(Session& s, int epoch, bool progress) {
 
 // The analog twin of the model for HAT: the chip's effects restricted to the HAT classes, fast fidelity.
 torch::nn::AnyModule make_net(const TrainSpec& spec) {
-  if (!spec.hat.enabled) return make_model(spec.model);
+  if (!spec.hat.enabled) return build_model(spec.model);
   AnalogSpec a;
   a.array = spec.hat.chip.array;
   a.fidelity = Fidelity::kFast;
@@ -400,17 +424,19 @@ torch::nn::AnyModule make_net(const TrainSpec& spec) {
     const auto effect = static_cast<xbar::Effect>(e);
     a.effects.set(effect, spec.hat.chip.effects.has(effect) && spec.hat.classes.has(effect));
   }
-  return make_model(spec.model, AnalogLayerFactory(a));
+  return build_model(spec.model, AnalogLayerFactory(a));
 }
 
 // HAT start: the float weights of hat.from, one chip instance for the per-epoch test, input and ADC
 // ranges calibrated on the float activations. Returns that chip's test accuracy before training.
 double prepare_hat(Session& s) {
   const HatSpec& h = s.spec.hat;
-  const CheckpointInfo info = load_model_checkpoint(h.from, *s.net.ptr());
-  if (info.model != s.spec.model || info.dataset != s.spec.dataset.name)
-    throw core::InputError(fmt::format("{}: hat.from is a checkpoint of {} on {}, but the config trains {} on {}", h.from,
-                                       info.model, info.dataset, s.spec.model, s.spec.dataset.name));
+  if (!h.from.empty()) {
+    const CheckpointInfo info = load_model_checkpoint(h.from, *s.net.ptr());
+    if (info.model != s.spec.model.name || info.dataset != s.spec.dataset.name)
+      throw core::InputError(fmt::format("{}: hat.from is a checkpoint of {} on {}, but the config trains {} on {}",
+                                         h.from, info.model, info.dataset, s.spec.model.name, s.spec.dataset.name));
+  }
   program_all(*s.net.ptr(), s.spec.seed);
   std::vector<torch::Tensor> batches;
   const std::int64_t n = std::min(h.calibration_images, s.data.train.size());
@@ -430,6 +456,15 @@ void schedule_hat(Session& s, int epoch) {
   const core::Rng root = core::Rng(s.spec.seed).fork(kHatStream).fork(static_cast<std::uint64_t>(epoch));
   for (std::int64_t i = 0; i < layers; ++i)
     cores[static_cast<std::size_t>(i)]->set_hat(i < active, root.fork(static_cast<std::uint64_t>(i + 1)).seed());
+}
+
+// An ONNX model's trained weights written back into its graph and exported.
+void export_trained(torch::nn::Module& net, const std::string& path) {
+  const auto* model = dynamic_cast<const GraphModelImpl*>(&net);
+  if (model == nullptr) throw core::ModelError("export of trained weights: the model is not an imported graph");
+  graph::Graph g = model->graph();
+  model->write_back(g);
+  graph::export_onnx(g, path);
 }
 
 }  // namespace
@@ -453,7 +488,7 @@ TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   if (s.batch == 0) throw core::InputError(fmt::format("dataset '{}' has no training images", d.name));
   s.steps_per_epoch = s.data.train.size() / s.batch;
   if (options.resume) r.resumed_from_epoch = load_checkpoint(s, options.checkpoint);
-  r.model = spec.model;
+  r.model = spec.model.name;
   r.dataset = d.name;
   r.parameters = count_parameters(*s.net.ptr());
   r.train_images = s.data.train.size();
@@ -472,6 +507,7 @@ TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   }
   r.epochs = s.history;
   r.test_accuracy = s.history.empty() ? evaluate(s.net, s.data.test) : s.history.back().test_accuracy;
+  if (spec.model.is_onnx() && !options.onnx_out.empty()) export_trained(*s.net.ptr(), options.onnx_out);
   return r;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Float training of a zoo model on a dataset (`cimlab train`): SGD with momentum, Adam or AdamW, a
+// Float training of a zoo or ONNX model on a dataset (`cimlab train`): SGD with momentum, Adam or AdamW, a
 // per-step learning-rate schedule (constant, cosine, step), weight decay, label smoothing; evaluation
 // on the test split after every epoch; a checkpoint written atomically after every epoch; exact resume.
 //
@@ -29,6 +29,19 @@
 #include "xbar/chip_config.hpp"
 
 namespace cimlab::nn {
+
+// The network of a config's model section: a zoo model by name (nn/models.hpp) or an ONNX file run by
+// nn::GraphModel (model: {onnx: path}). build_model (nn/graph_model.hpp) makes either.
+struct ModelSource {
+  ModelSource(std::string zoo_name = "lenet5") : name(std::move(zoo_name)) {}  // NOLINT: a zoo name converts
+  ModelSource(const char* zoo_name) : name(zoo_name) {}                         // NOLINT
+  // An ONNX model: name "onnx:<file name>".
+  static ModelSource onnx_file(const std::string& path);
+  bool is_onnx() const { return !onnx.empty(); }
+
+  std::string name;  // zoo name, or "onnx:<file name>": what checkpoints, metrics and result rows record
+  std::string onnx;  // the ONNX file (resolved against the config's folder); empty for a zoo model
+};
 
 struct DatasetSpec {
   std::string name = "mnist";  // mnist | fashion_mnist
@@ -61,10 +74,11 @@ struct TrainingSpec {
 // layer by layer from the input side): at epoch e of E, the first ceil(L (e + 1) / E) of the L analog
 // layers draw the non-idealities, the rest stay float. The draws of epoch e in layer i come from their
 // own seed (seed, e, i), so a resume at an epoch boundary is exact. Per-epoch test accuracy is that of
-// one chip instance (seed) with the HAT classes, fast fidelity.
+// one chip instance (seed) with the HAT classes, fast fidelity. An ONNX model may start from its own
+// weights (no `from`).
 struct HatSpec {
   bool enabled = false;
-  std::string from;                 // float checkpoint
+  std::string from;                 // float checkpoint; empty: an ONNX model's weights as imported
   xbar::EffectSet classes;          // quantisation, programming, read_noise, faults, nonlinearity
   bool progressive = false;
   std::int64_t calibration_images = 256;
@@ -75,7 +89,7 @@ struct TrainSpec {
   std::uint64_t seed = 1;
   int threads = 0;  // torch intra-op threads; 0 = every core
   DatasetSpec dataset;
-  std::string model = "lenet5";
+  ModelSource model;
   TrainingSpec training;
   HatSpec hat;
 };
@@ -95,6 +109,12 @@ std::vector<const core::Schema*> train_schemas();
 DatasetSpec make_dataset_spec(const core::Params& dataset);
 TrainingSpec make_training_spec(const core::Params& training);
 void set_hat_options(const core::Params& hat, HatSpec& spec);
+
+// The model section's source from its validated values (train_schemas()' "model", or eval's): `name`
+// or `onnx`, not both, and the ONNX file must exist (diagnostics at `section` otherwise). For an ONNX
+// model the zoo default `name` is dropped from `resolved` (the section's resolved YAML).
+ModelSource make_model_source(const YAML::Node& section, const core::Origin& origin, const core::Params& model,
+                              core::Diagnostics& diags, YAML::Node resolved);
 
 // Torch intra-op threads for a `threads` setting: the value itself, or every core for 0.
 int thread_count(int requested);
@@ -132,10 +152,14 @@ struct TrainOptions {
   bool progress = true;    // a core::Progress bar per epoch (drawn only on a terminal)
   spdlog::logger* log = nullptr;                     // per-epoch lines; may be null
   std::function<bool(const EpochMetrics&)> on_epoch;  // after each epoch's checkpoint; false = stop here
+  // An ONNX model: the trained weights written back into its graph and exported here (graph::export_onnx)
+  // after the last epoch; empty = not written.
+  std::string onnx_out;
 };
 
-// Trains spec.model on spec.dataset for the epochs not yet done. Throws ConfigError / InputError
-// (dataset, checkpoint), NumericalError when a loss is not finite (at the step it happens).
+// Trains spec.model on spec.dataset for the epochs not yet done (an ONNX model starts from its imported
+// weights). Throws ConfigError / InputError (dataset, checkpoint, ONNX file), ModelError (a model that
+// cannot take the dataset's images), NumericalError when a loss is not finite (at the step it happens).
 TrainResult train(const TrainSpec& spec, const TrainOptions& options = {});
 
 struct CheckpointInfo {

@@ -1,12 +1,16 @@
-# Runs one bad-input case: cimlab on CASE (a .yaml) must exit with the code in CASE's .expect file
-# and print every `message:` line of it on stderr.
-#   .expect lines:  args: <arguments, {config} and {out} substituted>   (default: xbar {config} --out {out})
+# Runs one bad-input case: cimlab on CASE (a .yaml config or an .onnx model) must exit with the code in
+# CASE's .expect file and print every `message:` line of it on stderr.
+#   .expect lines:  args: <arguments, {config} and {out} substituted>   (default: xbar {config} --out {out};
+#                                                                        for an .onnx case: graph {config})
 #                   exit: <code>                                        (default: 2)
 #                   message: <text that must appear in the error output>
 get_filename_component(dir ${CASE} DIRECTORY)
 get_filename_component(name ${CASE} NAME_WE)
 file(STRINGS ${dir}/${name}.expect lines)
 set(args "xbar {config} --out {out}")
+if(CASE MATCHES "\\.onnx$")
+  set(args "graph {config}")
+endif()
 set(code 2)
 set(messages "")
 foreach(line IN LISTS lines)

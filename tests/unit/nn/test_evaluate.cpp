@@ -132,7 +132,7 @@ TEST(EvalConfig, ChecksTheCheckpointAgainstModelAndDataset) {
   const std::string config = (dir / "eval.yaml").string();
   std::ofstream(config) << "model: {name: mlp, checkpoint: mlp.pt}\nanalog: {chips: 3}\ndevice: {preset: nor_flash}\n";
   const EvalConfig cfg = load_eval_config(config, {});
-  EXPECT_EQ(cfg.model, "mlp");
+  EXPECT_EQ(cfg.model.name, "mlp");
   EXPECT_EQ(cfg.checkpoint, (dir / "mlp.pt").lexically_normal().string());
   EXPECT_EQ(cfg.eval.chips, 3);
   EXPECT_EQ(cfg.fidelity, "exact");

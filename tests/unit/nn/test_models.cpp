@@ -2,8 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "core/errors.hpp"
+#include "graph/graph.hpp"
+#include "graph/zoo.hpp"
+#include "nn/graph_model.hpp"
 #include "nn/models.hpp"
 
 namespace cimlab::nn {
@@ -102,6 +106,67 @@ TEST(ModelZooNames, UnknownModelSuggestsTheClosest) {
     FAIL();
   } catch (const core::ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("did you mean 'lenet5'"), std::string::npos) << e.what();
+  }
+}
+
+// The IR descriptions of the zoo (graph/zoo.hpp) against the torch models: the same names, the same
+// trainable parameters, and crossbar weights = the conv and linear weights (biases excluded).
+TEST(ModelZooGraph, SameParametersAndCrossbarWeightsAsTheTorchModels) {
+  EXPECT_EQ(graph::zoo_names(), model_names());
+  for (const ImageShape shape : {ImageShape{1, 28}, ImageShape{3, 32}}) {
+    for (const auto& name : model_names()) {
+      torch::nn::AnyModule model = make_model(name, LayerFactory{}, shape);
+      std::int64_t weights = 0;
+      for (const auto& m : model.ptr()->named_modules("", false)) {
+        const std::string type = m.value()->name();
+        if (type.find("Linear") == std::string::npos && type.find("Conv") == std::string::npos) continue;
+        const auto params = m.value()->named_parameters(false);
+        if (const auto* w = params.find("weight")) weights += w->numel();
+      }
+      const graph::Totals t = graph::totals(graph::layer_table(graph::zoo_graph(name, shape.channels, shape.side)));
+      EXPECT_EQ(t.params, count_parameters(*model.ptr())) << name << " at side " << shape.side;
+      EXPECT_EQ(t.crossbar_weights, weights) << name << " at side " << shape.side;
+    }
+  }
+}
+
+
+// The zoo graph with the torch model's weights (constants named after its parameters and buffers; the
+// ViT's MatMul weights transposed) computes the same logits when run as a GraphModel.
+TEST(ModelZooGraph, WithTheTorchWeightsTheGraphComputesTheSameLogits) {
+  at::set_num_threads(1);
+  for (const auto& name : model_names()) {
+    torch::manual_seed(3);
+    torch::nn::AnyModule model = make_model(name);
+    model.ptr()->eval();
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& p : model.ptr()->named_parameters()) tensors[p.key()] = p.value().detach();
+    for (const auto& b : model.ptr()->named_buffers()) tensors[b.key()] = b.value().detach();
+    graph::Graph g = graph::zoo_graph(name);
+    std::set<int> matmul_weights;  // stored in x out: torch's out x in transposed
+    for (const graph::Node& node : g.nodes)
+      if (node.op == "MatMul" && g.is_constant(g.input(node, 1))) matmul_weights.insert(g.input(node, 1));
+    std::size_t copied = 0;
+    for (int id = 0; id < static_cast<int>(g.values.size()); ++id) {
+      const graph::Value& v = g.value(id);
+      const auto it = tensors.find(v.name);
+      if (v.constant < 0 || it == tensors.end()) continue;
+      graph::Constant& c = g.constants[static_cast<std::size_t>(v.constant)];
+      torch::Tensor t = it->second.to(torch::kFloat);
+      if (matmul_weights.count(id) != 0) t = t.t();
+      ASSERT_EQ(t.sizes().vec(), c.shape) << name << ": " << v.name;
+      t = t.contiguous();
+      c.f.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+      ++copied;
+    }
+    for (const auto& [key, t] : tensors) copied += key.ends_with("num_batches_tracked") ? 1 : 0;
+    EXPECT_EQ(copied, tensors.size()) << name << ": a parameter or BN statistic without its constant";
+    GraphModel graph_model(std::move(g), LayerFactory{});
+    graph_model->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::rand({1, 1, 28, 28});
+    EXPECT_TRUE(torch::allclose(graph_model->forward(x), model.forward(x), 1e-4, 1e-5)) << name;
+    EXPECT_EQ(count_parameters(*graph_model), count_parameters(*model.ptr())) << name;
   }
 }
 

@@ -84,7 +84,7 @@ TEST(Train, ResumeEqualsAnUninterruptedRun) {
   ASSERT_EQ(b.epochs.size(), 2u);
   EXPECT_EQ(b.epochs[1].train_loss, a.epochs[1].train_loss);
   EXPECT_EQ(b.test_accuracy, a.test_accuracy);
-  const auto sa = checkpoint_state(whole, spec.model), sb = checkpoint_state(parts, spec.model);
+  const auto sa = checkpoint_state(whole, spec.model.name), sb = checkpoint_state(parts, spec.model.name);
   ASSERT_EQ(sa.size(), sb.size());
   for (std::size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
 }
@@ -123,7 +123,7 @@ TEST(Train, HatResumesExactlyAndKeepsAnalogAccuracy) {
   resume.resume = true;
   const TrainResult b = train(spec, resume);
   EXPECT_EQ(b.epochs[1].train_loss, r.epochs[1].train_loss);
-  const auto sa = checkpoint_state(whole, spec.model), sb = checkpoint_state(parts, spec.model);
+  const auto sa = checkpoint_state(whole, spec.model.name), sb = checkpoint_state(parts, spec.model.name);
   for (std::size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
 }
 
@@ -154,7 +154,7 @@ TEST(TrainConfig, DefaultsAndEveryErrorAtOnce) {
   std::ofstream(dir / "ok.yaml") << "seed: 5\nmodel: {name: vit}\ntraining: {epochs: 3, optimizer: adamw}\n";
   const TrainConfig ok = load_train_config((dir / "ok.yaml").string(), {"training.batch_size=32"});
   EXPECT_EQ(ok.spec.seed, 5u);
-  EXPECT_EQ(ok.spec.model, "vit");
+  EXPECT_EQ(ok.spec.model.name, "vit");
   EXPECT_EQ(ok.spec.training.epochs, 3);
   EXPECT_EQ(ok.spec.training.batch_size, 32);
   EXPECT_EQ(ok.spec.training.schedule, "cosine");

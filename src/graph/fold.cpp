@@ -5,6 +5,7 @@
 // caller (kMaxFoldedElements); every index coming from data is validated.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -114,15 +115,10 @@ Constant converted_to(const Constant& c, DType dtype, const Shape& shape) {
 
 enum class Binary { kAdd, kSub, kMul, kDiv, kMod, kFmod, kPow, kMax, kMin, kEq, kLt, kGt, kLe, kGe, kAnd, kOr, kXor };
 
-template <typename T>  // float, or double when reducing
-T apply(Binary op, T a, T b) {
+// Max, Min, comparisons and logic: the same for every element type (1 = true).
+template <typename T>
+T compare_or_logic(Binary op, T a, T b) {
   switch (op) {
-    case Binary::kAdd: return a + b;
-    case Binary::kSub: return a - b;
-    case Binary::kMul: return a * b;
-    case Binary::kDiv: return a / b;
-    case Binary::kMod: case Binary::kFmod: return std::fmod(a, b);
-    case Binary::kPow: return std::pow(a, b);
     case Binary::kMax: return std::max(a, b);
     case Binary::kMin: return std::min(a, b);
     case Binary::kEq: return a == b;
@@ -133,8 +129,21 @@ T apply(Binary op, T a, T b) {
     case Binary::kAnd: return a != 0 && b != 0;
     case Binary::kOr: return a != 0 || b != 0;
     case Binary::kXor: return (a != 0) != (b != 0);
+    default: return 0;  // arithmetic: handled by apply()
   }
-  return 0;
+}
+
+template <typename T>  // float, or double when reducing
+T apply(Binary op, T a, T b) {
+  switch (op) {
+    case Binary::kAdd: return a + b;
+    case Binary::kSub: return a - b;
+    case Binary::kMul: return a * b;
+    case Binary::kDiv: return a / b;
+    case Binary::kMod: case Binary::kFmod: return std::fmod(a, b);
+    case Binary::kPow: return std::pow(a, b);
+    default: return compare_or_logic(op, a, b);
+  }
 }
 
 // Integer arithmetic wraps (two's complement) rather than overflowing; division by zero is an error.
@@ -154,18 +163,8 @@ std::int64_t apply(Binary op, std::int64_t a, std::int64_t b) {
       return op == Binary::kMod && r != 0 && (r < 0) != (b < 0) ? r + b : r;
     }
     case Binary::kPow: return to_int(std::pow(static_cast<double>(a), static_cast<double>(b)));
-    case Binary::kMax: return std::max(a, b);
-    case Binary::kMin: return std::min(a, b);
-    case Binary::kEq: return a == b;
-    case Binary::kLt: return a < b;
-    case Binary::kGt: return a > b;
-    case Binary::kLe: return a <= b;
-    case Binary::kGe: return a >= b;
-    case Binary::kAnd: return a != 0 && b != 0;
-    case Binary::kOr: return a != 0 || b != 0;
-    case Binary::kXor: return (a != 0) != (b != 0);
+    default: return compare_or_logic(op, a, b);
   }
-  return 0;
 }
 
 // a op b broadcast to `out`, computed in a's type (Pow may raise floats to int64 powers).
@@ -314,6 +313,29 @@ Constant gather(const Constant& data, const Constant& indices, std::size_t axis,
   return r;
 }
 
+// ScatterND without reduction: a copy of data, the slice at each index tuple (last axis of indices) replaced
+// by the next block of updates; duplicate indices: the last one wins.
+Constant scatter_nd(const Constant& data, const Constant& indices, const Constant& updates) {
+  const auto k = static_cast<std::size_t>(indices.shape.back());
+  const auto strides = contiguous_strides(data.shape);
+  const std::int64_t block = k == data.shape.size() ? 1 : strides[k - 1];  // elements of one addressed slice
+  Constant r = data;
+  for (std::size_t t = 0; t * k < indices.i.size(); ++t) {
+    std::int64_t offset = 0;
+    for (std::size_t d = 0; d < k; ++d) {
+      const std::int64_t v = indices.i[t * k + d], dim = data.shape[d];
+      if (v < -dim || v >= dim) fail(fmt::format("index {} is out of range for a dimension of size {}", v, dim));
+      offset += (v < 0 ? v + dim : v) * strides[d];
+    }
+    const auto from = static_cast<std::ptrdiff_t>(t) * block;
+    if (r.dtype == DType::kFloat)
+      std::copy(updates.f.begin() + from, updates.f.begin() + from + block, r.f.begin() + offset);
+    else
+      std::copy(updates.i.begin() + from, updates.i.begin() + from + block, r.i.begin() + offset);
+  }
+  return r;
+}
+
 // ---- Per-op folds ------------------------------------------------------------------------------
 
 using Results = std::vector<Constant>;
@@ -422,6 +444,10 @@ Results fold_gather(const NodeContext& c, const Types& out) {
   return {gather(in(c, 0), in(c, 1), normalize_axis(c.attrs().i("axis", 0), c.rank(0)), out[0])};
 }
 
+Results fold_scatter_nd(const NodeContext& c, const Types& out) {
+  return {scatter_nd(in(c, 0), in(c, 1), in(c, 2))};
+}
+
 Results fold_expand(const NodeContext& c, const Types& out) { return {broadcast_to(in(c, 0), out[0].shape)}; }
 
 // Tile(x, r) over dims d is x viewed as [1, d0, 1, d1, ...], broadcast to [r0, d0, r1, d1, ...], flattened.
@@ -478,6 +504,7 @@ const std::map<std::string, Results (*)(const NodeContext&, const Types&)>& fold
     t["Split"] = fold_split;
     t["Concat"] = fold_concat;
     t["Gather"] = fold_gather;
+    t["ScatterND"] = fold_scatter_nd;
     t["Expand"] = fold_expand;
     t["Tile"] = fold_tile;
     t["ConstantOfShape"] = fold_constant_of_shape;

@@ -429,6 +429,27 @@ Types gather_elements(const NodeContext& c) {
   return {{c.shape(1), c.dtype(0)}};
 }
 
+// ScatterND(data, indices, updates): data with the slices that the last axis of indices addresses replaced
+// by updates, whose shape is indices.shape[:-1] + data.shape[k:] (k = indices.shape[-1]).
+Types scatter_nd(const NodeContext& c) {
+  const Shape& x = c.shape(0);
+  const Shape& indices = c.shape(1);
+  if (c.dtype(1) != DType::kInt64) fail(fmt::format("indices are {}, expected int64", dtype_name(c.dtype(1))));
+  if (c.dtype(2) != c.dtype(0))
+    fail(fmt::format("updates are {}, data {}", dtype_name(c.dtype(2)), dtype_name(c.dtype(0))));
+  if (indices.empty() || indices.back() < 1 || indices.back() > static_cast<std::int64_t>(x.size()))
+    fail(fmt::format("indices [{}] must have a last dimension from 1 to the rank of the data [{}]",
+                     shape_string(indices), shape_string(x)));
+  Shape updates(indices.begin(), indices.end() - 1);
+  updates.insert(updates.end(), x.begin() + indices.back(), x.end());
+  if (c.shape(2) != updates)
+    fail(fmt::format("updates are [{}], expected [{}] for data [{}] and indices [{}]", shape_string(c.shape(2)),
+                     shape_string(updates), shape_string(x), shape_string(indices)));
+  const std::string reduction = c.attrs().s("reduction", "none");
+  if (reduction != "none") fail(fmt::format("reduction '{}' is not supported (only 'none')", reduction));
+  return {{x, c.dtype(0)}};
+}
+
 Types squeeze(const NodeContext& c) {
   const Shape& x = c.shape(0);
   const auto axes = axes_of(c, 1).value_or(std::vector<std::int64_t>{});
@@ -662,6 +683,7 @@ const std::map<std::string, OpRule>& rules() {
     t["Slice"] = {1, 5, slice};
     t["Gather"] = {2, 2, gather};
     t["GatherElements"] = {2, 2, gather_elements};
+  t["ScatterND"] = {3, 3, scatter_nd};
     t["Squeeze"] = {1, 2, squeeze};
     t["Unsqueeze"] = {1, 2, unsqueeze};
     t["Expand"] = {2, 2, expand};

@@ -533,11 +533,12 @@ TEST(OnnxImportErrors, DuplicateProducersAndUndefinedOutputs) {
 }
 
 TEST(OnnxImport, SupportedOpTableCoversTheList) {
-  for (const char* op : {"Conv", "Gemm", "MatMul", "LayerNormalization", "Identity", "Dropout", "Constant", "ReduceProd"})
+  for (const char* op : {"Conv", "Gemm", "MatMul", "LayerNormalization", "Identity", "Dropout", "Constant", "ReduceProd",
+                         "Mod", "ScatterND"})
     EXPECT_TRUE(onnx_op_supported(op)) << op;
   EXPECT_FALSE(onnx_op_supported("NonMaxSuppression"));
   EXPECT_FALSE(onnx_op_supported("Loop"));
-  EXPECT_EQ(onnx_supported_ops().size(), 64u);
+  EXPECT_EQ(onnx_supported_ops().size(), 66u);
 }
 
 }  // namespace

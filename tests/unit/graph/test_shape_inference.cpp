@@ -397,6 +397,39 @@ TEST(ShapeInference, FoldingRejectsBadIndicesAndDivisionByZero) {
   expect_error(div, {"node 'div' (Div, position 0)", "division by zero"});
 }
 
+// torchvision's Swin builds its shifted-window attention mask with slice assignments: ScatterND on constants.
+TEST(ShapeInference, ScatterNDFoldsRowsAndElementsAndChecksItsInputs) {
+  Graph g;
+  const int data = g.add_constant("data", zeros({3, 4}));
+  op(g, "rows", "ScatterND", {data, g.add_constant("ri", int_tensor({-1, 1}, {2, 1})),
+                              g.add_constant("ru", floats({1, 2, 3, 4, 5, 6, 7, 8}, {2, 4}))});
+  op(g, "elems", "ScatterND", {g.add_constant("idata", int_tensor(Ints(6, 0), {2, 3})),
+                               g.add_constant("ei", int_tensor({0, 2, 1, 0}, {2, 2})), g.add_constant("eu", ints({7, 9}))});
+  const int x = g.add_input("x", {2, 5});
+  op(g, "runtime", "ScatterND", {x, g.add_constant("xi", int_tensor({1}, {1, 1})), g.add_constant("xu", zeros({1, 5}))});
+  g.outputs = {g.find("rows"), g.find("elems"), g.find("runtime")};
+  infer_shapes(g);
+  ASSERT_EQ(g.nodes.size(), 1u);  // the runtime one stays a node
+  EXPECT_EQ(shape_of(g, "runtime"), (Shape{2, 5}));
+  EXPECT_EQ(shape_of(g, "rows"), (Shape{3, 4}));
+  EXPECT_EQ(g.constant_of(g.find("rows")).f, (std::vector<float>{0, 0, 0, 0, 5, 6, 7, 8, 1, 2, 3, 4}));
+  EXPECT_EQ(g.constant_of(g.find("elems")).i, (Ints{0, 0, 7, 9, 0, 0}));
+
+  auto error_of = [](Shape indices_shape, Ints indices, Shape updates, Attributes a) {
+    Graph bad;
+    op(bad, "scatter", "ScatterND", {bad.add_constant("d", zeros({3, 4})),
+                                     bad.add_constant("i", int_tensor(std::move(indices), std::move(indices_shape))),
+                                     bad.add_constant("u", zeros(updates))}, std::move(a));
+    bad.outputs = {bad.find("scatter")};
+    return inference_error(bad);
+  };
+  EXPECT_NE(error_of({1, 1}, {3}, {1, 4}, {}).find("index 3 is out of range for a dimension of size 3"), std::string::npos);
+  EXPECT_NE(error_of({1, 1}, {0}, {1, 3}, {}).find("updates are [1x3], expected [1x4]"), std::string::npos);
+  EXPECT_NE(error_of({1, 3}, {0, 0, 0}, {1}, {}).find("last dimension from 1 to the rank"), std::string::npos);
+  EXPECT_NE(error_of({1, 1}, {0}, {1, 4}, attrs({{"reduction", std::string("add")}})).find("reduction 'add'"),
+            std::string::npos);
+}
+
 TEST(ShapeInference, IdentityOfWeightSharesTheConstant) {
   Graph g;
   const int x = g.add_input("x", {1, 4});

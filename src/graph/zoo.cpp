@@ -251,7 +251,7 @@ const std::vector<std::string>& zoo_names() {
   return names;
 }
 
-Graph zoo_graph(const std::string& name, std::int64_t channels, std::int64_t side, std::int64_t batch) {
+void check_zoo_model(const std::string& name, std::int64_t channels, std::int64_t side) {
   const auto it = entries().find(name);
   if (it == entries().end()) {
     const auto hint = core::closest(name, zoo_names());
@@ -260,10 +260,15 @@ Graph zoo_graph(const std::string& name, std::int64_t channels, std::int64_t sid
                                        fmt::join(zoo_names(), ", ")));
   }
   const std::int64_t min_side = it->second.min_side;
-  if (batch < 1 || channels < 1 || side < min_side || (name == "vit" && side % kGrid != 0))
-    throw core::ModelError(fmt::format("model '{}' cannot take {} x {} x {} x {} images (batch >= 1, channels >= 1, side "
-                                       ">= {}{})",
-                                       name, batch, channels, side, side, min_side, name == "vit" ? ", a multiple of 4" : ""));
+  if (channels < 1 || side < min_side || (name == "vit" && side % kGrid != 0))
+    throw core::ModelError(fmt::format("model '{}' cannot take {} x {} x {} images (channels >= 1, side >= {}{})", name,
+                                       channels, side, side, min_side, name == "vit" ? ", a multiple of 4" : ""));
+}
+
+Graph zoo_graph(const std::string& name, std::int64_t channels, std::int64_t side, std::int64_t batch) {
+  check_zoo_model(name, channels, side);
+  if (batch < 1) throw core::ModelError(fmt::format("model '{}': batch {} (must be >= 1)", name, batch));
+  const auto it = entries().find(name);
   Graph g = it->second.make(Images{batch, channels, side});
   infer_shapes(g);
   return g;

@@ -26,6 +26,10 @@ namespace cimlab::graph {
 // The zoo names, in nn::model_names() order: mlp, lenet5, vgg8, resnet20, vit.
 const std::vector<std::string>& zoo_names();
 
+// Checks that `name` is a zoo model and can take channels x side x side images: throws core::ModelError
+// for an unknown name (suggesting the closest) or a shape it cannot take. nn::make_model uses it too.
+void check_zoo_model(const std::string& name, std::int64_t channels, std::int64_t side);
+
 // The model for N x channels x side x side inputs (N = batch). Throws core::ModelError for an unknown
 // name (suggesting the closest) or a shape the model cannot take (same rules as nn::make_model).
 Graph zoo_graph(const std::string& name, std::int64_t channels = 1, std::int64_t side = 28, std::int64_t batch = 1);

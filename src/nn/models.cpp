@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "core/params.hpp"
+#include "graph/zoo.hpp"
 
 namespace cimlab::nn {
 
@@ -252,43 +253,25 @@ class VitImpl : public ZooModule {
 TORCH_MODULE(Vit);
 
 // A builder and the smallest image side its layers accept (ViT: also a multiple of 4).
-struct Builder {
-  std::function<AnyModule(const LayerFactory&, ImageShape)> make;
-  std::int64_t min_side;
-};
-
-const std::map<std::string, Builder>& builders() {
-  static const std::map<std::string, Builder> b{
-      {"mlp", {[](const LayerFactory& f, ImageShape s) { return AnyModule(Mlp(f, s)); }, 1}},
-      {"lenet5", {[](const LayerFactory& f, ImageShape s) { return AnyModule(LeNet5(f, s)); }, 12}},
-      {"vgg8", {[](const LayerFactory& f, ImageShape s) { return AnyModule(Vgg8(f, s)); }, 8}},
-      {"resnet20", {[](const LayerFactory& f, ImageShape s) { return AnyModule(ResNet20(f, s)); }, 1}},
-      {"vit", {[](const LayerFactory& f, ImageShape s) { return AnyModule(Vit(f, s)); }, 4}},
+// Shapes and names are checked by graph::check_zoo_model (one list of models and their limits).
+const std::map<std::string, std::function<AnyModule(const LayerFactory&, ImageShape)>>& builders() {
+  static const std::map<std::string, std::function<AnyModule(const LayerFactory&, ImageShape)>> b{
+      {"mlp", [](const LayerFactory& f, ImageShape s) { return AnyModule(Mlp(f, s)); }},
+      {"lenet5", [](const LayerFactory& f, ImageShape s) { return AnyModule(LeNet5(f, s)); }},
+      {"vgg8", [](const LayerFactory& f, ImageShape s) { return AnyModule(Vgg8(f, s)); }},
+      {"resnet20", [](const LayerFactory& f, ImageShape s) { return AnyModule(ResNet20(f, s)); }},
+      {"vit", [](const LayerFactory& f, ImageShape s) { return AnyModule(Vit(f, s)); }},
   };
   return b;
 }
 
 }  // namespace
 
-const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names{"mlp", "lenet5", "vgg8", "resnet20", "vit"};
-  return names;
-}
+const std::vector<std::string>& model_names() { return graph::zoo_names(); }
 
 torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory, ImageShape shape) {
-  const auto it = builders().find(name);
-  if (it == builders().end()) {
-    const auto hint = core::closest(name, model_names());
-    throw core::ModelError(fmt::format("unknown model '{}'{}; models: {}", name,
-                                       hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",
-                                       fmt::join(model_names(), ", ")));
-  }
-  const std::int64_t min_side = it->second.min_side;
-  if (shape.channels < 1 || shape.side < min_side || (name == "vit" && shape.side % VitImpl::kGrid != 0))
-    throw core::ModelError(fmt::format("model '{}' cannot take {} x {} x {} images (channels >= 1, side >= {}{})", name,
-                                       shape.channels, shape.side, shape.side, min_side,
-                                       name == "vit" ? ", a multiple of 4" : ""));
-  return it->second.make(factory, shape);
+  graph::check_zoo_model(name, shape.channels, shape.side);
+  return builders().at(name)(factory, shape);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

@@ -46,7 +46,8 @@ ArraySim::ArraySim(const ArraySimSpec& spec, const Eigen::MatrixXd& W, EffectSet
   target_ = mapping_.conductances(effects_.has(Effect::kQuantisation));
   Eigen::MatrixXd g = target_;
   if (correction != nullptr) {
-    CorrectionOutcome out = correction->apply(spec_.circuit, target_, spec_.device.g_min, spec_.device.g_max);
+    CorrectionOutcome out = correction->apply(spec_.circuit, target_, spec_.device.g_min, spec_.device.g_max,
+                                               mapping_.layout().partners(spec_.circuit.cols));
     if (out.g_program.rows() != target_.rows() || out.g_program.cols() != target_.cols() ||
         !out.g_program.allFinite() || !(out.gain > 0.0))
       throw core::ModelError(fmt::format("ArraySim: correction returned a {} x {} conductance matrix and gain {} "

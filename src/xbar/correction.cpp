@@ -146,8 +146,10 @@ class Anderson {
 
 // One application of the compensated fixed-point map (this project's scheme). Y is the per-cell response
 // of G: the effective conductances at the reference input, or the transfer matrix M. With A = Y / G the
-// per-cell attenuation, every cell is asked for mu G_target / A, mu the largest gain that keeps every
-// demand <= g_max. Cells whose demand falls below g_min stay at g_min and overshoot their target; that
+// per-cell attenuation, every unpaired cell is asked for mu G_target / A and every cell of a differential
+// pair (j, k) for (mu max(+-(G_target_j - G_target_k), 0) + c) / A, c = g_min max(A_j, A_k) the common
+// part both cells can carry (see correct_compensated); mu is the largest gain that keeps every demand
+// <= g_max. Unpaired cells whose demand falls below g_min stay at g_min and overshoot their target; that
 // excess is taken, per column, from the column's other cells in proportion to their targets, so column
 // sums (the output at a uniform input) stay exact. Returns clipped log-conductances and mu.
 struct CompensatedStep {
@@ -155,17 +157,37 @@ struct CompensatedStep {
   double gain = 0.0;
 };
 
-CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd& Y,
-                                 const Eigen::MatrixXd& g_target, double g_min, double g_max) {
+CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd& Y, const Eigen::MatrixXd& g_target,
+                                 double g_min, double g_max, const std::vector<int>& partners) {
   const Eigen::ArrayXXd a = Y.array() / G.array();
   if (!(a > 0.0).all() || !a.isFinite().all())
     throw core::NumericalError("correction: a cell's response is not positive and finite; cannot compensate");
-  const Eigen::ArrayXXd demand = g_target.array() / a;
+  const Eigen::Index C = g_target.cols();
+  auto partner = [&](Eigen::Index j) -> Eigen::Index {
+    return j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
+  };
+  // want = gain * demand + fixed: demand per unit gain, fixed the common part of paired cells.
+  Eigen::ArrayXXd demand = g_target.array() / a;
+  Eigen::ArrayXXd fixed = Eigen::ArrayXXd::Zero(a.rows(), a.cols());
+  for (Eigen::Index j = 0; j < C; ++j) {
+    const Eigen::Index k = partner(j);
+    if (k < 0) continue;
+    const Eigen::ArrayXd diff = g_target.col(j).array() - g_target.col(k).array();
+    demand.col(j) = diff.max(0.0) / a.col(j);
+    fixed.col(j) = g_min * a.col(j).max(a.col(k)) / a.col(j);
+  }
   CompensatedStep s;
-  s.gain = g_max / demand.maxCoeff();
-  Eigen::ArrayXXd want = s.gain * demand;
+  s.gain = std::numeric_limits<double>::infinity();
+  for (Eigen::Index j = 0; j < C; ++j)
+    for (Eigen::Index i = 0; i < a.rows(); ++i)
+      if (demand(i, j) > 0.0) s.gain = std::min(s.gain, (g_max - fixed(i, j)) / demand(i, j));
+  if (std::isinf(s.gain)) s.gain = 1.0;  // nothing to carry (every pair balanced): any gain
+  if (!(s.gain > 0.0))
+    throw core::NumericalError("correction: a differential pair's common part exceeds g_max; cannot compensate");
+  Eigen::ArrayXXd want = s.gain * demand + fixed;
   const Eigen::ArrayXXd target = s.gain * g_target.array();
-  for (Eigen::Index j = 0; j < want.cols(); ++j) {
+  for (Eigen::Index j = 0; j < C; ++j) {
+    if (partner(j) >= 0) continue;  // pairs never ask for less than g_min
     const auto low = want.col(j) < g_min;
     const double excess = low.select(a.col(j) * g_min - target.col(j), 0.0).sum();
     const double rest = low.select(0.0, target.col(j)).sum();
@@ -179,8 +201,8 @@ CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd
 // evaluations of `response` (the per-cell response Y of a G). Leaves in r the iterate with the smallest
 // update (largest |G_next - G| over cells, relative to g_max) and its gain; appends to r.history.
 void fixed_point(const std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>& response,
-                 const Eigen::MatrixXd& g_target, double g_min, double g_max, double tolerance, int budget,
-                 CorrectionResult& r) {
+                 const Eigen::MatrixXd& g_target, double g_min, double g_max, const std::vector<int>& partners,
+                 double tolerance, int budget, CorrectionResult& r) {
   double best = std::numeric_limits<double>::infinity();
   Anderson anderson(kAndersonDepth);
   const Eigen::Index n = g_target.size();
@@ -189,7 +211,7 @@ void fixed_point(const std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>& r
   for (int k = 0; k < budget; ++k) {
     const Eigen::MatrixXd G =
         Eigen::Map<const Eigen::MatrixXd>(x.data(), g_target.rows(), g_target.cols()).array().exp();
-    const CompensatedStep s = compensated_step(G, response(G), g_target, g_min, g_max);
+    const CompensatedStep s = compensated_step(G, response(G), g_target, g_min, g_max, partners);
     const double update = (s.next_log_g.exp() - G.array()).abs().maxCoeff() / g_max;
     r.history.push_back(update);
     ++r.iterations;
@@ -273,7 +295,7 @@ CorrectionResult correct_multiplicative(const CircuitSpec& spec, const Eigen::Ma
 
 // This project's scheme at the reference input (see compensated_step): one solve per iteration.
 CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                     double g_max, const CorrectionOptions& options) {
+                                     double g_max, const CorrectionOptions& options, const std::vector<int>& partners) {
   const auto t0 = Clock::now();
   check_inputs(spec, g_target, g_min, g_max);
   ExactSolver solver(spec);
@@ -283,7 +305,7 @@ CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::Matri
     solver.program(G);
     return effective_conductance(solver, G, v);
   };
-  fixed_point(response, g_target, g_min, g_max, options.tolerance, options.max_iterations, r);
+  fixed_point(response, g_target, g_min, g_max, partners, options.tolerance, options.max_iterations, r);
   r.seconds = seconds_since(t0);
   return r;
 }
@@ -293,9 +315,9 @@ CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::Matri
 // min(R, C) solves); stop if the compensated step on M moves G by < tolerance; else rerun the cheap
 // compensated fixed point on G_eff + D }. D changes little with G, so few transfer matrices are needed.
 CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                  double g_max, const CorrectionOptions& options) {
+                                  double g_max, const CorrectionOptions& options, const std::vector<int>& partners) {
   const auto t0 = Clock::now();
-  CorrectionResult r = correct_compensated(spec, g_target, g_min, g_max, options);
+  CorrectionResult r = correct_compensated(spec, g_target, g_min, g_max, options, partners);
   r.method = "response";
   ExactSolver solver(spec);
   const Eigen::VectorXd v = Eigen::VectorXd::Constant(spec.rows, options.v_ref);
@@ -303,7 +325,7 @@ CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd
     solver.program(r.g_program);
     const Eigen::MatrixXd M = solver.transfer_matrix();
     const Eigen::MatrixXd defect = M - effective_conductance(solver, r.g_program, v);
-    const CompensatedStep s = compensated_step(r.g_program, M, g_target, g_min, g_max);
+    const CompensatedStep s = compensated_step(r.g_program, M, g_target, g_min, g_max, partners);
     r.history.push_back((s.next_log_g.exp() - r.g_program.array()).abs().maxCoeff() / g_max);
     ++r.iterations;
     r.gain = s.gain;
@@ -313,7 +335,7 @@ CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd
       solver.program(G);
       return effective_conductance(solver, G, v) + defect;
     };
-    fixed_point(corrected_response, g_target, g_min, g_max, options.tolerance,
+    fixed_point(corrected_response, g_target, g_min, g_max, partners, options.tolerance,
                 options.max_iterations - r.iterations, r);
   }
   r.seconds = seconds_since(t0);
@@ -321,25 +343,47 @@ CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd
 }
 
 CorrectionResult correct(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
-                         const CorrectionOptions& options) {
+                         const CorrectionOptions& options, const std::vector<int>& partners) {
   if (options.method == "comn") return correct_comn(spec, g_target, g_min, g_max, options);
   if (options.method == "multiplicative") return correct_multiplicative(spec, g_target, g_min, g_max, options);
-  if (options.method == "compensated") return correct_compensated(spec, g_target, g_min, g_max, options);
-  if (options.method == "response") return correct_response(spec, g_target, g_min, g_max, options);
+  if (options.method == "compensated") return correct_compensated(spec, g_target, g_min, g_max, options, partners);
+  if (options.method == "response") return correct_response(spec, g_target, g_min, g_max, options, partners);
   throw unknown_method(options.method);
 }
 
+namespace {
+
+// Column currents (C x K) -> outputs: unpaired columns as they are, each differential pair once as
+// I_j - I_k (j the lower column).
+Eigen::MatrixXd pair_outputs(const Eigen::MatrixXd& I, const std::vector<int>& partners) {
+  std::vector<Eigen::Index> keep;
+  for (Eigen::Index j = 0; j < I.rows(); ++j) {
+    const int k = j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
+    if (k < 0 || k > j) keep.push_back(j);
+  }
+  Eigen::MatrixXd out(static_cast<Eigen::Index>(keep.size()), I.cols());
+  for (std::size_t n = 0; n < keep.size(); ++n) {
+    const Eigen::Index j = keep[n];
+    const int k = j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
+    out.row(static_cast<Eigen::Index>(n)) = k < 0 ? Eigen::MatrixXd(I.row(j)) : Eigen::MatrixXd(I.row(j) - I.row(k));
+  }
+  return out;
+}
+
+}  // namespace
+
 CorrectionError correction_error(const CircuitSpec& spec, const Eigen::MatrixXd& g_target,
-                                 const Eigen::MatrixXd& g_program, double gain, const Eigen::MatrixXd& V) {
+                                 const Eigen::MatrixXd& g_program, double gain, const Eigen::MatrixXd& V,
+                                 const std::vector<int>& partners) {
   ExactSolver solver(spec);
-  const Eigen::MatrixXd ideal = ideal_currents(g_target, V);
+  const Eigen::MatrixXd ideal = pair_outputs(ideal_currents(g_target, V), partners);
   solver.program(g_target);
-  const Eigen::MatrixXd raw = solver.currents(V);
+  const Eigen::MatrixXd raw = pair_outputs(solver.currents(V), partners);
   CorrectionError e;
   e.gain_before = raw.cwiseProduct(ideal).sum() / ideal.squaredNorm();
   e.before = output_error(raw / e.gain_before, ideal);
   solver.program(g_program);
-  e.after = output_error(solver.currents(V) / gain, ideal);
+  e.after = output_error(pair_outputs(solver.currents(V), partners) / gain, ideal);
   return e;
 }
 
@@ -349,8 +393,8 @@ SchemeCorrection::SchemeCorrection(CorrectionOptions options) : options_(std::mo
 }
 
 CorrectionOutcome SchemeCorrection::apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                          double g_max) const {
-  CorrectionResult r = run(spec, g_target, g_min, g_max);
+                                          double g_max, const std::vector<int>& partners) const {
+  CorrectionResult r = run(spec, g_target, g_min, g_max, partners);
   return {std::move(r.g_program), r.gain};
 }
 

@@ -61,24 +61,34 @@ CorrectionResult correct_comn(const CircuitSpec& spec, const Eigen::MatrixXd& g_
                               double g_max, const CorrectionOptions& options);
 CorrectionResult correct_multiplicative(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
                                         double g_max, const CorrectionOptions& options);
+// partners (compensated, response; comn and multiplicative ignore it): the differential column pairs of
+// the array (Layout::partners; -1 or empty = unpaired). A pair (j, k) is corrected on its difference,
+// row by row: the array is asked for effective conductances gain * max(+-(G_target_j - G_target_k), 0) + c
+// with the common part c = g_min * max(A_j, A_k) (A = effective / programmed conductance), so that
+// cells that should sit at g_min (zero digits) need no conductance below the window and the difference,
+// which is all the digital subtraction keeps, is exact. Unpaired columns get gain * G_target.
 CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                     double g_max, const CorrectionOptions& options);
+                                     double g_max, const CorrectionOptions& options,
+                                     const std::vector<int>& partners = {});
 CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                  double g_max, const CorrectionOptions& options);
+                                  double g_max, const CorrectionOptions& options,
+                                  const std::vector<int>& partners = {});
 // Dispatches on options.method.
 CorrectionResult correct(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
-                         const CorrectionOptions& options);
+                         const CorrectionOptions& options, const std::vector<int>& partners = {});
 
 // Output error against the ideal product, on inputs V (R x K volts), both with the exact solver:
 // before = the uncorrected array (G = G_target) with its best global gain (least squares on V, the most
 // favourable calibration it could get); after = the corrected array divided by its reported gain.
+// Paired columns (partners) are compared on their differences (I_j - I_k, once per pair).
 struct CorrectionError {
   OutputError before;
   OutputError after;
   double gain_before = 1.0;
 };
 CorrectionError correction_error(const CircuitSpec& spec, const Eigen::MatrixXd& g_target,
-                                 const Eigen::MatrixXd& g_program, double gain, const Eigen::MatrixXd& V);
+                                 const Eigen::MatrixXd& g_program, double gain, const Eigen::MatrixXd& V,
+                                 const std::vector<int>& partners = {});
 
 // The Correction interface for the scheme named by options.method (one of correction_schema()'s
 // methods, else ModelError at construction); run() gives the full result, apply() the outcome.
@@ -86,10 +96,11 @@ CorrectionError correction_error(const CircuitSpec& spec, const Eigen::MatrixXd&
 class SchemeCorrection final : public Correction {
  public:
   explicit SchemeCorrection(CorrectionOptions options);
-  CorrectionOutcome apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                          double g_max) const override;
-  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max) const {
-    return correct(spec, g_target, g_min, g_max, options_);
+  CorrectionOutcome apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
+                          const std::vector<int>& partners) const override;
+  CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
+                       const std::vector<int>& partners = {}) const {
+    return correct(spec, g_target, g_min, g_max, options_, partners);
   }
   const CorrectionOptions& options() const { return options_; }
 

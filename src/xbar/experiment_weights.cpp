@@ -112,10 +112,10 @@ nlohmann::json effect_list(EffectSet s) {
 
 // One correction scheme on the array's target conductances: gain, iterations, time and the column-current
 // error against the ideal product for the row pulses the array really sees.
-nlohmann::json scheme_report(const XbarExperiment& exp, const Eigen::MatrixXd& g_target, const Eigen::MatrixXd& V,
-                             const CorrectionOptions& options, Eigen::MatrixXd* g_program) {
-  const CorrectionResult c = correct(exp.circuit, g_target, exp.device.g_min, exp.device.g_max, options);
-  const CorrectionError err = correction_error(exp.circuit, g_target, c.g_program, c.gain, V);
+nlohmann::json scheme_report(const XbarExperiment& exp, const Eigen::MatrixXd& g_target, const std::vector<int>& partners,
+                             const Eigen::MatrixXd& V, const CorrectionOptions& options, Eigen::MatrixXd* g_program) {
+  const CorrectionResult c = correct(exp.circuit, g_target, exp.device.g_min, exp.device.g_max, options, partners);
+  const CorrectionError err = correction_error(exp.circuit, g_target, c.g_program, c.gain, V, partners);
   if (g_program) *g_program = c.g_program;
   return {{"method", c.method},
           {"iterations", c.iterations},
@@ -134,7 +134,8 @@ nlohmann::json correction_report(const XbarExperiment& exp, const Eigen::MatrixX
   const Eigen::MatrixXd V = InputEncoding(exp.mapping, exp.device.v_read).voltages(X, true);
   const CorrectionOptions options = make_correction_options(exp.correction_params);
   Eigen::MatrixXd g_program;
-  nlohmann::json report = scheme_report(exp, plain.target_conductances(), V, options, &g_program);
+  const std::vector<int> partners = plain.mapping().layout().partners(exp.circuit.cols);
+  nlohmann::json report = scheme_report(exp, plain.target_conductances(), partners, V, options, &g_program);
   core::write_csv(run.file("corrected_conductances.csv"), g_program);
   run.log().info("correction {}: {}", options.method, report.dump());
   nlohmann::json compared = nlohmann::json::array();
@@ -142,7 +143,7 @@ nlohmann::json correction_report(const XbarExperiment& exp, const Eigen::MatrixX
     if (method == options.method) continue;
     CorrectionOptions other = options;
     other.method = method;
-    compared.push_back(scheme_report(exp, plain.target_conductances(), V, other, nullptr));
+    compared.push_back(scheme_report(exp, plain.target_conductances(), partners, V, other, nullptr));
   }
   report["compared"] = compared;
   return report;

@@ -85,6 +85,19 @@ Layout Layout::of(const MappingSpec& spec, int rows, int n_out) {
   return {rows, n_out, spec.slices(), offset ? 1 : 2, offset};
 }
 
+std::vector<int> Layout::partners(int array_cols) const {
+  std::vector<int> p(static_cast<std::size_t>(std::max(array_cols, 0)), -1);
+  if (polarities != 2) return p;
+  for (int o = 0; o < n_out; ++o)
+    for (int s = 0; s < slices; ++s) {
+      const int plus = column(o, s, 0), minus = column(o, s, 1);
+      if (minus >= array_cols) continue;
+      p[static_cast<std::size_t>(plus)] = minus;
+      p[static_cast<std::size_t>(minus)] = plus;
+    }
+  return p;
+}
+
 int max_outputs(const MappingSpec& spec, int array_cols) {
   const Layout one = Layout::of(spec, 1, 1);
   return std::max(0, (array_cols - (one.reference ? 1 : 0)) / (one.slices * one.polarities));

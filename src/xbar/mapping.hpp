@@ -73,6 +73,9 @@ struct Layout {
   int cols_used() const { return n_out * slices * polarities + (reference ? 1 : 0); }
   int column(int out, int slice, int polarity) const { return (out * slices + slice) * polarities + polarity; }
   int reference_column() const { return n_out * slices * polarities; }
+  // Per physical column of an array `array_cols` wide: the column holding the other polarity of the
+  // same weights (differential mapping), else -1 (offset mapping, reference and unused columns).
+  std::vector<int> partners(int array_cols) const;
 };
 
 // The most logical outputs whose weights fit `array_cols` physical columns with this mapping.

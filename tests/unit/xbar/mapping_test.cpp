@@ -209,5 +209,23 @@ TEST(Mapping, MaxOutputsMatchesTheLayout) {
   }
 }
 
+TEST(Layout, PartnersPairTheTwoPolaritiesOfEachSlice) {
+  MappingSpec m;
+  m.weight_bits = 4;
+  m.cell_bits = 2;  // 2 slices
+  const Layout d = Layout::of(m, 5, 3);
+  const std::vector<int> p = d.partners(16);  // 12 used columns, 4 unused
+  ASSERT_EQ(p.size(), 16u);
+  for (int o = 0; o < 3; ++o)
+    for (int s = 0; s < 2; ++s) {
+      EXPECT_EQ(p[static_cast<std::size_t>(d.column(o, s, 0))], d.column(o, s, 1));
+      EXPECT_EQ(p[static_cast<std::size_t>(d.column(o, s, 1))], d.column(o, s, 0));
+    }
+  for (int j = 12; j < 16; ++j) EXPECT_EQ(p[static_cast<std::size_t>(j)], -1);
+  m.signed_mode = SignedMode::kOffset;  // one cell per slice plus a reference: nothing paired
+  const std::vector<int> q = Layout::of(m, 5, 3).partners(8);
+  EXPECT_EQ(q, std::vector<int>(8, -1));
+}
+
 }  // namespace
 }  // namespace cimlab::xbar

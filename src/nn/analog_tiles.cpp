@@ -86,13 +86,11 @@ torch::Tensor cell_response(const device::CellIV& iv, const torch::Tensor& digit
 
 // row[c] += sqrt(var[c]) z_c for c < n, one N(0, 1) draw z_c per element with var > 0 (in order).
 template <typename T, typename Normal>
-void add_noise_row(T* row, const T* var, std::int64_t n, Normal& normal, std::vector<T>& z) {
+void add_noise_row(T* row, const T* var, std::int64_t n, Normal& normal) {
   std::int64_t draws = 0;
   for (std::int64_t c = 0; c < n; ++c) draws += var[c] > T(0) ? 1 : 0;
   if (draws == 0) return;
-  z.resize(static_cast<std::size_t>(draws));
-  normal.fill(z.data(), draws);
-  const T* zp = z.data();
+  const T* zp = normal.template draw<T>(draws);
   if (draws == n) {  // every element drawn: vectorised
     for (std::int64_t c = 0; c < n; ++c) row[c] += std::sqrt(var[c]) * zp[c];
     return;
@@ -105,9 +103,8 @@ template <typename T, typename Normal>
 void add_noise(torch::Tensor& i, const torch::Tensor& var, Normal& normal) {
   T* pi = i.data_ptr<T>();
   const T* pv = var.data_ptr<T>();
-  std::vector<T> z;
   const std::int64_t n = i.numel(), block = 4096;
-  for (std::int64_t e = 0; e < n; e += block) add_noise_row(pi + e, pv + e, std::min(block, n - e), normal, z);
+  for (std::int64_t e = 0; e < n; e += block) add_noise_row(pi + e, pv + e, std::min(block, n - e), normal);
 }
 
 template <typename Normal>
@@ -165,7 +162,7 @@ void convert_combine(T* i, const T* nv, std::int64_t row_stride, T* y, std::int6
                      std::int64_t n, std::int64_t cols,
                      const std::vector<T>& w, const T* lo, const T* scale, bool quantise, T top, const T* inl,
                      Normal* normal) {
-  std::vector<T> zero(static_cast<std::size_t>(cols), T(0)), z;
+  std::vector<T> zero(static_cast<std::size_t>(cols), T(0));
   for (std::int64_t t = 0; t < tiles; ++t) {
     const T* lo_t = lo ? lo + t * cols : zero.data();
     T* yt = y + t * n * cols;
@@ -176,7 +173,7 @@ void convert_combine(T* i, const T* nv, std::int64_t row_stride, T* y, std::int6
         const std::int64_t offset = ((t * steps + k) * n + j) * row_stride;
         T* row = i + offset;
         T* yr = yt + j * cols;
-        if (nv) add_noise_row(row, nv + offset, cols, *normal, z);
+        if (nv) add_noise_row(row, nv + offset, cols, *normal);
         if (!quantise) {
           for (std::int64_t c = 0; c < cols; ++c) yr[c] += wk * row[c];
         } else if (inl) {
@@ -198,21 +195,34 @@ void convert_combine(T* i, const T* nv, std::int64_t row_stride, T* y, std::int6
 
 }  // namespace
 
-// Standard normal draws for read noise, from the layer's torch generator (Tensor::normal_ on the
-// buffer the fused ADC pass reads): every conversion of every forward gets its own independent draw,
-// reproducible by seed. Only conversions with a non-zero noise variance draw.
+// Standard normal draws for read noise, from the layer's torch generator: every conversion of every
+// forward gets its own independent draw, reproducible by seed. Only conversions with a non-zero noise
+// variance draw. The draws come in blocks (Tensor::normal_ on a buffer, whose vectorised Box-Muller
+// runs at a few ns per draw; one call per row of conversions cost more in dispatch than in drawing);
+// the block grows with use, so a small forward leaves few draws unused.
 class CrossbarTiles::NormalStream {
  public:
   static NormalStream from(torch::Generator& gen) { return NormalStream(gen); }
-  // out[0..n) = independent N(0, 1) draws.
+  // n independent N(0, 1) draws, valid until the next call.
   template <typename T>
-  void fill(T* out, std::int64_t n) {
-    torch::from_blob(out, {n}, torch::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value)).normal_(0.0, 1.0, gen_);
+  const T* draw(std::int64_t n) {
+    const auto dtype = c10::CppTypeToScalarType<T>::value;
+    if (!buffer_.defined() || buffer_.scalar_type() != dtype || used_ + n > buffer_.numel()) {
+      block_ = std::min(std::max(2 * block_, n), std::max(kMaxBlock, n));
+      buffer_ = torch::empty({block_}, torch::TensorOptions().dtype(dtype)).normal_(0.0, 1.0, gen_);
+      used_ = 0;
+    }
+    const T* out = buffer_.data_ptr<T>() + used_;
+    used_ += n;
+    return out;
   }
 
  private:
+  static constexpr std::int64_t kMaxBlock = std::int64_t{1} << 16;
   explicit NormalStream(torch::Generator& gen) : gen_(gen) {}
   torch::Generator& gen_;
+  torch::Tensor buffer_;
+  std::int64_t block_ = 1024, used_ = 0;
 };
 
 

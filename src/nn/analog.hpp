@@ -100,8 +100,8 @@ class CrossbarTiles {
  private:
   struct Stacked;  // padded per-array tensors, rebuilt by program()
   xbar::ArraySimSpec layer_array_spec(const torch::Tensor& w);
-  void program_array(const xbar::ArraySimSpec& array, const torch::Tensor& w_group, std::array<std::int64_t, 3> grc,
-                     const core::Rng& chip_rng, Stacked& s);
+  double program_array(const xbar::ArraySimSpec& array, const torch::Tensor& w_group, std::array<std::int64_t, 3> grc,
+                       const core::Rng& chip_rng, Stacked& s) const;
   class NormalStream;  // read-noise Gaussians (analog_tiles.cpp)
   torch::Tensor voltages(const torch::Tensor& x, bool expand) const;
   torch::Tensor digit_voltages(const torch::Tensor& x) const;

@@ -1,6 +1,7 @@
 // CrossbarTiles: the arrays of one analog layer, programmed through xbar::ArraySim and evaluated as
 // batched tensor products (see nn/analog.hpp).
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -273,11 +274,25 @@ void CrossbarTiles::program(const torch::Tensor& weight, const core::Rng& chip_r
   const auto f64 = torch::kFloat64;
   Stacked s{torch::zeros({tiles, rows_max_, ctot}, f64), torch::zeros({tiles, rows_max_, ctot}, f64),
             torch::ones({tiles, 1, ctot}, f64), torch::zeros({groups_, ctot, out_}, f64)};
+  const std::int64_t arrays = tiles * col_blocks_;  // index (g RB + r) CB + c, as observed_ and adcs_
   adcs_.clear();
-  observed_.assign(static_cast<std::size_t>(tiles * col_blocks_), {});
-  for (std::int64_t g = 0; g < groups_; ++g)
-    for (std::int64_t r = 0; r < row_blocks_; ++r)
-      for (std::int64_t c = 0; c < col_blocks_; ++c) program_array(array, w[g], {g, r, c}, chip_rng, s);
+  if (spec_.effects.has(xbar::Effect::kQuantisation))  // full range: R_used G_max V_read (xbar::Adc)
+    for (std::int64_t a = 0; a < arrays; ++a) {
+      const std::int64_t R = spec_.array.circuit.rows, rows = std::min(R, in_ - a / col_blocks_ % row_blocks_ * R);
+      adcs_.emplace_back(spec_.array.adc, static_cast<double>(rows) * spec_.array.device.g_max * spec_.array.device.v_read);
+    }
+  observed_.assign(static_cast<std::size_t>(arrays), {});
+  // The arrays are independent (own ArraySim, solver and forked random stream; disjoint slices of the
+  // stacked tensors), so they are programmed in parallel: with IR drop on, their transfer matrices are
+  // most of a chip's setup.
+  std::vector<double> per_siemens(static_cast<std::size_t>(arrays), 1.0);
+  at::parallel_for(0, arrays, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t a = begin; a < end; ++a) {
+      const std::int64_t g = a / (row_blocks_ * col_blocks_), r = a / col_blocks_ % row_blocks_, c = a % col_blocks_;
+      per_siemens[static_cast<std::size_t>(a)] = program_array(array, w[g], {g, r, c}, chip_rng, s);
+    }
+  });
+  weight_per_siemens_ = per_siemens.front();  // one mapping per layer: the same for every array
   g_ = s.g.to(dtype_);
   noise_var_ = spec_.effects.has(xbar::Effect::kReadNoise) ? s.var.to(dtype_) : torch::Tensor();
   col_scale_ = s.scale.to(dtype_);
@@ -293,9 +308,10 @@ void CrossbarTiles::program(const torch::Tensor& weight, const core::Rng& chip_r
 
 // One array (group g, row block r, column block c): ArraySim maps and programs it (programming
 // variation, drift, faults; IR drop and read noise are applied here), then its conductances (or its
-// linear response M), read-noise variances, drift gain and recombination go into the stacked tensors.
-void CrossbarTiles::program_array(const xbar::ArraySimSpec& array, const torch::Tensor& w_group,
-                                  std::array<std::int64_t, 3> grc, const core::Rng& chip_rng, Stacked& s) {
+// linear response M), read-noise variances, drift gain and recombination go into the stacked tensors
+// (this array's slices only: arrays run concurrently). Returns the mapping's weight per siemens.
+double CrossbarTiles::program_array(const xbar::ArraySimSpec& array, const torch::Tensor& w_group,
+                                    std::array<std::int64_t, 3> grc, const core::Rng& chip_rng, Stacked& s) const {
   const auto [g, r, c] = grc;
   const std::int64_t R = spec_.array.circuit.rows, n0 = outputs_per_array_, cu = cols_per_array_;
   const std::int64_t rows = std::min(R, in_ - r * R), n = std::min(n0, out_ - c * n0), tile = g * row_blocks_ + r;
@@ -316,10 +332,9 @@ void CrossbarTiles::program_array(const xbar::ArraySimSpec& array, const torch::
     s.var.index_put_({tile, Slice(0, rows), cols}, to_tensor(sd.array().square().matrix()));
   }
   s.scale.index_put_({tile, 0, cols}, 1.0 / (sim.drift_gain() * sim.correction_gain()));
-  s.recombine.index_put_({g, cols, Slice(c * n0, c * n0 + n)}, to_tensor(sim.mapping().recombination()).t());
-  weight_per_siemens_ = sim.mapping().weight_per_siemens();
-  if (spec_.effects.has(xbar::Effect::kQuantisation))  // full range: R_used G_max V_read (xbar::Adc)
-    adcs_.emplace_back(spec_.array.adc, static_cast<double>(rows) * spec_.array.device.g_max * spec_.array.device.v_read);
+  if (r == 0)  // the same for every row block of (g, c)
+    s.recombine.index_put_({g, cols, Slice(c * n0, c * n0 + n)}, to_tensor(sim.mapping().recombination()).t());
+  return sim.mapping().weight_per_siemens();
 }
 
 // The exact path works in ADC units: conductances (and noise variances) divided by each column's LSB,

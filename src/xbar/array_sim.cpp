@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include <utility>
 
 #include "core/errors.hpp"
@@ -45,9 +47,17 @@ ArraySim::ArraySim(const ArraySimSpec& spec, const Eigen::MatrixXd& W, EffectSet
       adc_(spec.adc, static_cast<double>(W.rows()) * spec.device.g_max * spec.device.v_read) {
   target_ = mapping_.conductances(effects_.has(Effect::kQuantisation));
   Eigen::MatrixXd g = target_;
+  // Stuck cells are drawn before the correction (from their own stream: the draw does not depend on
+  // when), so that a correction can work around them, as a write-verify controller finds them.
+  if (effects_.has(Effect::kFaults)) faults_ = device_.sample_faults(spec_.circuit.rows, spec_.circuit.cols, chip_rng);
   if (correction != nullptr) {
+    const Eigen::MatrixXd stuck =
+        faults_.size() > 0 ? device_.apply_faults(Eigen::MatrixXd::Constant(faults_.rows(), faults_.cols(),
+                                                                            std::numeric_limits<double>::quiet_NaN()),
+                                                  faults_)
+                           : Eigen::MatrixXd();
     CorrectionOutcome out = correction->apply(spec_.circuit, target_, spec_.device.g_min, spec_.device.g_max,
-                                               mapping_.layout().partners(spec_.circuit.cols));
+                                               mapping_.layout().partners(spec_.circuit.cols), stuck);
     if (out.g_program.rows() != target_.rows() || out.g_program.cols() != target_.cols() ||
         !out.g_program.allFinite() || !(out.gain > 0.0))
       throw core::ModelError(fmt::format("ArraySim: correction returned a {} x {} conductance matrix and gain {} "
@@ -69,7 +79,6 @@ Eigen::MatrixXd ArraySim::program_chip(const Eigen::MatrixXd& g_in, const core::
   const int R = spec_.circuit.rows, C = spec_.circuit.cols;
   Eigen::MatrixXd g = effects_.has(Effect::kProgramming) ? device_.program(g_in, chip_rng)
                                                          : Eigen::MatrixXd(g_in.cwiseMax(device_.floor()));
-  if (effects_.has(Effect::kFaults)) faults_ = device_.sample_faults(R, C, chip_rng);
   auto stick = [this](const Eigen::MatrixXd& m) {
     return faults_.size() > 0 ? device_.apply_faults(m, faults_) : m;
   };

@@ -66,11 +66,14 @@ struct CorrectionOutcome {
 // Weight-mapping correction (physics.md section 4), implemented in correction.hpp. Must not keep
 // references to its arguments. partners: the array's differential column pairs (Layout::partners;
 // empty = none), whose differences rather than single column currents are what must be right.
+// stuck: the conductances of the chip's stuck cells (R x C, NaN where a cell is healthy; empty = none
+// known), which programming cannot change.
 class Correction {
  public:
   virtual ~Correction() = default;
   virtual CorrectionOutcome apply(const CircuitSpec& circuit, const Eigen::MatrixXd& g_target, double g_min,
-                                  double g_max, const std::vector<int>& partners) const = 0;
+                                  double g_max, const std::vector<int>& partners,
+                                  const Eigen::MatrixXd& stuck) const = 0;
 };
 
 struct ArraySimSpec {

@@ -36,6 +36,16 @@ void check_inputs(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, doub
                                        g_target.minCoeff(), g_target.maxCoeff(), g_min, g_max));
 }
 
+// The stuck cells a scheme works around: none unless options.known_faults; checked against the array.
+const Eigen::MatrixXd& known_stuck(const CircuitSpec& spec, const Eigen::MatrixXd& stuck, const CorrectionOptions& options) {
+  static const Eigen::MatrixXd none;
+  if (!options.known_faults || stuck.size() == 0) return none;
+  if (stuck.rows() != spec.rows || stuck.cols() != spec.cols)
+    throw core::ModelError(fmt::format("correction: the stuck-cell map is {}x{}, the array is {}x{}", stuck.rows(),
+                                       stuck.cols(), spec.rows, spec.cols));
+  return stuck;
+}
+
 core::ModelError unknown_method(const std::string& method) {
   return core::ModelError(
       fmt::format("correction: unknown method '{}' (comn|multiplicative|compensated|response)", method));
@@ -158,7 +168,8 @@ struct CompensatedStep {
 };
 
 CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd& Y, const Eigen::MatrixXd& g_target,
-                                 double g_min, double g_max, const std::vector<int>& partners) {
+                                 double g_min, double g_max, const std::vector<int>& partners,
+                                 const Eigen::MatrixXd& stuck) {
   const Eigen::ArrayXXd a = Y.array() / G.array();
   if (!(a > 0.0).all() || !a.isFinite().all())
     throw core::NumericalError("correction: a cell's response is not positive and finite; cannot compensate");
@@ -176,11 +187,17 @@ CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd
     demand.col(j) = diff.max(0.0) / a.col(j);
     fixed.col(j) = g_min * a.col(j).max(a.col(k)) / a.col(j);
   }
+  const bool has_stuck = stuck.size() > 0;
+  auto is_stuck = [&](Eigen::Index i, Eigen::Index j) { return has_stuck && !std::isnan(stuck(i, j)); };
+  auto pair_stuck = [&](Eigen::Index i, Eigen::Index j) {
+    const Eigen::Index k = partner(j);
+    return is_stuck(i, j) || (k >= 0 && is_stuck(i, k));
+  };
   CompensatedStep s;
   s.gain = std::numeric_limits<double>::infinity();
   for (Eigen::Index j = 0; j < C; ++j)
     for (Eigen::Index i = 0; i < a.rows(); ++i)
-      if (demand(i, j) > 0.0) s.gain = std::min(s.gain, (g_max - fixed(i, j)) / demand(i, j));
+      if (demand(i, j) > 0.0 && !pair_stuck(i, j)) s.gain = std::min(s.gain, (g_max - fixed(i, j)) / demand(i, j));
   if (std::isinf(s.gain)) s.gain = 1.0;  // nothing to carry (every pair balanced): any gain
   if (!(s.gain > 0.0))
     throw core::NumericalError("correction: a differential pair's common part exceeds g_max; cannot compensate");
@@ -193,6 +210,16 @@ CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd
     const double rest = low.select(0.0, target.col(j)).sum();
     if (rest > 0.0) want.col(j) = low.select(want.col(j), want.col(j) * std::max(1.0 - excess / rest, 0.0));
   }
+  if (has_stuck)  // stuck cells keep their value; a healthy partner restores the pair's difference
+    for (Eigen::Index j = 0; j < C; ++j)
+      for (Eigen::Index i = 0; i < a.rows(); ++i) {
+        if (!is_stuck(i, j)) continue;
+        want(i, j) = stuck(i, j);
+        const Eigen::Index k = partner(j);
+        if (k < 0 || is_stuck(i, k)) continue;
+        const double t = g_target(i, j) - g_target(i, k);  // wanted: A_j G_j - A_k G_k = gain t
+        want(i, k) = (a(i, j) * stuck(i, j) - s.gain * t) / a(i, k);
+      }
   s.next_log_g = want.max(g_min).min(g_max).log();
   return s;
 }
@@ -202,7 +229,7 @@ CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd
 // update (largest |G_next - G| over cells, relative to g_max) and its gain; appends to r.history.
 void fixed_point(const std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>& response,
                  const Eigen::MatrixXd& g_target, double g_min, double g_max, const std::vector<int>& partners,
-                 double tolerance, int budget, CorrectionResult& r) {
+                 const Eigen::MatrixXd& stuck, double tolerance, int budget, CorrectionResult& r) {
   double best = std::numeric_limits<double>::infinity();
   Anderson anderson(kAndersonDepth);
   const Eigen::Index n = g_target.size();
@@ -211,7 +238,7 @@ void fixed_point(const std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>& r
   for (int k = 0; k < budget; ++k) {
     const Eigen::MatrixXd G =
         Eigen::Map<const Eigen::MatrixXd>(x.data(), g_target.rows(), g_target.cols()).array().exp();
-    const CompensatedStep s = compensated_step(G, response(G), g_target, g_min, g_max, partners);
+    const CompensatedStep s = compensated_step(G, response(G), g_target, g_min, g_max, partners, stuck);
     const double update = (s.next_log_g.exp() - G.array()).abs().maxCoeff() / g_max;
     r.history.push_back(update);
     ++r.iterations;
@@ -258,6 +285,10 @@ const core::Schema& correction_schema() {
                           "reference input of comn, multiplicative and compensated: every row at this voltage")
               .above(0)
               .at_most(100),
+          ParamSpec::boolean("known_faults", "true",
+                             "compensated, response: the chip's stuck cells are known before programming (write-verify "
+                             "finds them); the healthy partner of a stuck cell in a differential pair restores "
+                             "the pair's difference"),
       }};
   return schema;
 }
@@ -269,6 +300,7 @@ CorrectionOptions make_correction_options(const core::Params& p) {
   o.tolerance = p.real("tolerance");
   o.eta = p.real("eta");
   o.v_ref = p.real("v_ref");
+  o.known_faults = p.boolean("known_faults");
   return o;
 }
 
@@ -295,7 +327,8 @@ CorrectionResult correct_multiplicative(const CircuitSpec& spec, const Eigen::Ma
 
 // This project's scheme at the reference input (see compensated_step): one solve per iteration.
 CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                     double g_max, const CorrectionOptions& options, const std::vector<int>& partners) {
+                                     double g_max, const CorrectionOptions& options, const std::vector<int>& partners,
+                                     const Eigen::MatrixXd& stuck_cells) {
   const auto t0 = Clock::now();
   check_inputs(spec, g_target, g_min, g_max);
   ExactSolver solver(spec);
@@ -305,7 +338,9 @@ CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::Matri
     solver.program(G);
     return effective_conductance(solver, G, v);
   };
-  fixed_point(response, g_target, g_min, g_max, partners, options.tolerance, options.max_iterations, r);
+  const Eigen::MatrixXd& stuck = known_stuck(spec, stuck_cells, options);
+  if (stuck.size() > 0) r.g_program = stuck.array().isNaN().select(g_target, stuck);
+  fixed_point(response, g_target, g_min, g_max, partners, stuck, options.tolerance, options.max_iterations, r);
   r.seconds = seconds_since(t0);
   return r;
 }
@@ -315,9 +350,11 @@ CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::Matri
 // min(R, C) solves); stop if the compensated step on M moves G by < tolerance; else rerun the cheap
 // compensated fixed point on G_eff + D }. D changes little with G, so few transfer matrices are needed.
 CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                  double g_max, const CorrectionOptions& options, const std::vector<int>& partners) {
+                                  double g_max, const CorrectionOptions& options, const std::vector<int>& partners,
+                                  const Eigen::MatrixXd& stuck_cells) {
   const auto t0 = Clock::now();
-  CorrectionResult r = correct_compensated(spec, g_target, g_min, g_max, options, partners);
+  CorrectionResult r = correct_compensated(spec, g_target, g_min, g_max, options, partners, stuck_cells);
+  const Eigen::MatrixXd& stuck = known_stuck(spec, stuck_cells, options);
   r.method = "response";
   ExactSolver solver(spec);
   const Eigen::VectorXd v = Eigen::VectorXd::Constant(spec.rows, options.v_ref);
@@ -325,7 +362,7 @@ CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd
     solver.program(r.g_program);
     const Eigen::MatrixXd M = solver.transfer_matrix();
     const Eigen::MatrixXd defect = M - effective_conductance(solver, r.g_program, v);
-    const CompensatedStep s = compensated_step(r.g_program, M, g_target, g_min, g_max, partners);
+    const CompensatedStep s = compensated_step(r.g_program, M, g_target, g_min, g_max, partners, stuck);
     r.history.push_back((s.next_log_g.exp() - r.g_program.array()).abs().maxCoeff() / g_max);
     ++r.iterations;
     r.gain = s.gain;
@@ -335,7 +372,7 @@ CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd
       solver.program(G);
       return effective_conductance(solver, G, v) + defect;
     };
-    fixed_point(corrected_response, g_target, g_min, g_max, partners, options.tolerance,
+    fixed_point(corrected_response, g_target, g_min, g_max, partners, stuck, options.tolerance,
                 options.max_iterations - r.iterations, r);
   }
   r.seconds = seconds_since(t0);
@@ -343,11 +380,13 @@ CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd
 }
 
 CorrectionResult correct(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
-                         const CorrectionOptions& options, const std::vector<int>& partners) {
+                         const CorrectionOptions& options, const std::vector<int>& partners,
+                         const Eigen::MatrixXd& stuck) {
   if (options.method == "comn") return correct_comn(spec, g_target, g_min, g_max, options);
   if (options.method == "multiplicative") return correct_multiplicative(spec, g_target, g_min, g_max, options);
-  if (options.method == "compensated") return correct_compensated(spec, g_target, g_min, g_max, options, partners);
-  if (options.method == "response") return correct_response(spec, g_target, g_min, g_max, options, partners);
+  if (options.method == "compensated")
+    return correct_compensated(spec, g_target, g_min, g_max, options, partners, stuck);
+  if (options.method == "response") return correct_response(spec, g_target, g_min, g_max, options, partners, stuck);
   throw unknown_method(options.method);
 }
 
@@ -393,8 +432,9 @@ SchemeCorrection::SchemeCorrection(CorrectionOptions options) : options_(std::mo
 }
 
 CorrectionOutcome SchemeCorrection::apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
-                                          double g_max, const std::vector<int>& partners) const {
-  CorrectionResult r = run(spec, g_target, g_min, g_max, partners);
+                                          double g_max, const std::vector<int>& partners,
+                                          const Eigen::MatrixXd& stuck) const {
+  CorrectionResult r = run(spec, g_target, g_min, g_max, partners, stuck);
   return {std::move(r.g_program), r.gain};
 }
 

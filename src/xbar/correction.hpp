@@ -38,6 +38,7 @@ struct CorrectionOptions {
   double tolerance = 1e-4;   // see correction_schema()
   double eta = 1.0;          // comn step size
   double v_ref = 0.1;        // volts on every row for the reference input (comn, multiplicative, compensated)
+  bool known_faults = true;  // compensated, response: work around the chip's stuck cells (see below)
 };
 
 const core::Schema& correction_schema();
@@ -67,15 +68,20 @@ CorrectionResult correct_multiplicative(const CircuitSpec& spec, const Eigen::Ma
 // with the common part c = g_min * max(A_j, A_k) (A = effective / programmed conductance), so that
 // cells that should sit at g_min (zero digits) need no conductance below the window and the difference,
 // which is all the digital subtraction keeps, is exact. Unpaired columns get gain * G_target.
+// stuck (R x C, NaN = healthy; empty = none; used when options.known_faults): cells that keep the given
+// conductance whatever is programmed. They do not limit the gain; in a pair, the healthy partner of a
+// stuck cell is asked for the effective conductance that restores the pair's difference (a stuck-on
+// cell is cancelled by raising its partner, as far as the window allows).
 CorrectionResult correct_compensated(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
                                      double g_max, const CorrectionOptions& options,
-                                     const std::vector<int>& partners = {});
+                                     const std::vector<int>& partners = {}, const Eigen::MatrixXd& stuck = {});
 CorrectionResult correct_response(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min,
                                   double g_max, const CorrectionOptions& options,
-                                  const std::vector<int>& partners = {});
+                                  const std::vector<int>& partners = {}, const Eigen::MatrixXd& stuck = {});
 // Dispatches on options.method.
 CorrectionResult correct(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
-                         const CorrectionOptions& options, const std::vector<int>& partners = {});
+                         const CorrectionOptions& options, const std::vector<int>& partners = {},
+                         const Eigen::MatrixXd& stuck = {});
 
 // Output error against the ideal product, on inputs V (R x K volts), both with the exact solver:
 // before = the uncorrected array (G = G_target) with its best global gain (least squares on V, the most
@@ -97,10 +103,10 @@ class SchemeCorrection final : public Correction {
  public:
   explicit SchemeCorrection(CorrectionOptions options);
   CorrectionOutcome apply(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
-                          const std::vector<int>& partners) const override;
+                          const std::vector<int>& partners, const Eigen::MatrixXd& stuck) const override;
   CorrectionResult run(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, double g_min, double g_max,
-                       const std::vector<int>& partners = {}) const {
-    return correct(spec, g_target, g_min, g_max, options_, partners);
+                       const std::vector<int>& partners = {}, const Eigen::MatrixXd& stuck = {}) const {
+    return correct(spec, g_target, g_min, g_max, options_, partners, stuck);
   }
   const CorrectionOptions& options() const { return options_; }
 

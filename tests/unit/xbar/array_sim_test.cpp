@@ -245,7 +245,7 @@ TEST(ArraySim, GlobalDriftCompensationUndoesUniformDrift) {
 class ShrinkCorrection : public Correction {
  public:
   CorrectionOutcome apply(const CircuitSpec&, const Eigen::MatrixXd& g, double g_min, double,
-                          const std::vector<int>&) const override {
+                          const std::vector<int>&, const Eigen::MatrixXd&) const override {
     return {(g.array() - g_min).matrix() * 0.8 + Eigen::MatrixXd::Constant(g.rows(), g.cols(), g_min), 0.8};
   }
 };

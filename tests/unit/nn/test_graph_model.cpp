@@ -19,6 +19,7 @@
 #include "nn/evaluate.hpp"
 #include "nn/graph_model.hpp"
 #include "nn/train.hpp"
+#include "hat_test_chip.hpp"
 
 namespace cimlab::nn {
 namespace {
@@ -368,18 +369,7 @@ TEST(OnnxTraining, FloatThenHatFineTuneWriteTheTrainedOnnx) {
   EXPECT_NEAR(float_accuracy(exported, data.test, 100), r.test_accuracy, 0.006) << "the same weights";
 
   spec.training.epochs = 1;
-  spec.training.learning_rate = 1e-3;
-  spec.hat.enabled = true;
-  spec.hat.from = options.checkpoint;
-  spec.hat.calibration_images = 32;
-  spec.hat.classes = xbar::EffectSet::all();
-  xbar::ArraySimSpec& a = spec.hat.chip.array;
-  a.circuit.rows = a.circuit.cols = 32;
-  a.device.max_cell_bits = 2;
-  a.mapping.cell_bits = 2;
-  a.device.programming = {device::VariationModel::kRelative, 0.05, {}};
-  a.device.faults.p_stuck_on = a.device.faults.p_stuck_off = 0.005;
-  spec.hat.chip.effects = xbar::EffectSet::all().set(xbar::Effect::kIrDrop, false);
+  use_small_hat_chip(spec, options.checkpoint);
   options.checkpoint = (dir / "hat.pt").string();
   options.onnx_out = (dir / "hat.onnx").string();
   const TrainResult h = train(spec, options);

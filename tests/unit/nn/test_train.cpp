@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "nn/models.hpp"
 #include "nn/train.hpp"
+#include "hat_test_chip.hpp"
 
 namespace cimlab::nn {
 namespace {
@@ -89,26 +90,15 @@ TEST(Train, ResumeEqualsAnUninterruptedRun) {
   for (std::size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
 }
 
-// Hardware-aware fine-tuning of a float LeNet-5 on a small RRAM-like chip (16 x 16 arrays, strong
+// Hardware-aware fine-tuning of a float LeNet-5 on a small RRAM-like chip (32 x 32 arrays, strong
 // programming variation, stuck cells): per-step draws, progressive schedule, exact resume.
 TEST(Train, HatResumesExactlyAndKeepsAnalogAccuracy) {
   TrainSpec spec = small_spec();
   spec.dataset.test_limit = 100;  // 1,000 training digits, as in LeNetLearnsAThousandDigits
   const std::string float_ckpt = (scratch("hat_float") / "checkpoint.pt").string();
   const double float_accuracy = train(spec, quiet(float_ckpt)).test_accuracy;
-  spec.training.learning_rate = 1e-3;
-  spec.hat.enabled = true;
-  spec.hat.from = float_ckpt;
+  use_small_hat_chip(spec, float_ckpt);
   spec.hat.progressive = true;
-  spec.hat.calibration_images = 32;
-  spec.hat.classes = xbar::EffectSet::all();
-  xbar::ArraySimSpec& a = spec.hat.chip.array;
-  a.circuit.rows = a.circuit.cols = 32;
-  a.device.max_cell_bits = 2;
-  a.mapping.cell_bits = 2;
-  a.device.programming = {device::VariationModel::kRelative, 0.05, {}};
-  a.device.faults.p_stuck_on = a.device.faults.p_stuck_off = 0.005;
-  spec.hat.chip.effects = xbar::EffectSet::all().set(xbar::Effect::kIrDrop, false);
   const std::string whole = (scratch("hat_whole") / "checkpoint.pt").string();
   const std::string parts = (scratch("hat_parts") / "checkpoint.pt").string();
   const TrainResult r = train(spec, quiet(whole));

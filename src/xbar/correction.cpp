@@ -36,6 +36,11 @@ void check_inputs(const CircuitSpec& spec, const Eigen::MatrixXd& g_target, doub
                                        g_target.minCoeff(), g_target.maxCoeff(), g_min, g_max));
 }
 
+// Column j's differential partner, or -1 (partners shorter than the array: the rest unpaired).
+Eigen::Index partner_of(const std::vector<int>& partners, Eigen::Index j) {
+  return j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
+}
+
 // The stuck cells a scheme works around: none unless options.known_faults; checked against the array.
 const Eigen::MatrixXd& known_stuck(const CircuitSpec& spec, const Eigen::MatrixXd& stuck, const CorrectionOptions& options) {
   static const Eigen::MatrixXd none;
@@ -174,9 +179,7 @@ CompensatedStep compensated_step(const Eigen::MatrixXd& G, const Eigen::MatrixXd
   if (!(a > 0.0).all() || !a.isFinite().all())
     throw core::NumericalError("correction: a cell's response is not positive and finite; cannot compensate");
   const Eigen::Index C = g_target.cols();
-  auto partner = [&](Eigen::Index j) -> Eigen::Index {
-    return j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
-  };
+  auto partner = [&](Eigen::Index j) { return partner_of(partners, j); };
   // want = gain * demand + fixed: demand per unit gain, fixed the common part of paired cells.
   Eigen::ArrayXXd demand = g_target.array() / a;
   Eigen::ArrayXXd fixed = Eigen::ArrayXXd::Zero(a.rows(), a.cols());
@@ -397,13 +400,12 @@ namespace {
 Eigen::MatrixXd pair_outputs(const Eigen::MatrixXd& I, const std::vector<int>& partners) {
   std::vector<Eigen::Index> keep;
   for (Eigen::Index j = 0; j < I.rows(); ++j) {
-    const int k = j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
+    const Eigen::Index k = partner_of(partners, j);
     if (k < 0 || k > j) keep.push_back(j);
   }
   Eigen::MatrixXd out(static_cast<Eigen::Index>(keep.size()), I.cols());
   for (std::size_t n = 0; n < keep.size(); ++n) {
-    const Eigen::Index j = keep[n];
-    const int k = j < static_cast<Eigen::Index>(partners.size()) ? partners[static_cast<std::size_t>(j)] : -1;
+    const Eigen::Index j = keep[n], k = partner_of(partners, j);
     out.row(static_cast<Eigen::Index>(n)) = k < 0 ? Eigen::MatrixXd(I.row(j)) : Eigen::MatrixXd(I.row(j) - I.row(k));
   }
   return out;

@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "flow/map_experiment.hpp"
 #include "xbar/experiment.hpp"
 #ifdef CIMLAB_HAVE_TORCH
 #include "nn/accuracy_run.hpp"
@@ -55,6 +56,8 @@ Action setup_describe(CLI::App& app) {
   cmd->add_flag("--json", *json, "print as JSON");
   return [component, json]() {
     auto schemas = xbar::experiment_schemas();
+    for (const auto* s : flow::map_schemas())
+      if (std::find(schemas.begin(), schemas.end(), s) == schemas.end()) schemas.push_back(s);
 #ifdef CIMLAB_HAVE_TORCH
     for (const auto& extra : {nn::train_schemas(), nn::eval_schemas(), nn::run_schemas()})
       for (const auto* s : extra)

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <regex>
 #include <utility>
 
 #include "cli/commands.hpp"
@@ -28,18 +27,6 @@ struct GraphArgs {
   std::string input_shape;  // "CxHxW"; empty: 1x28x28
 };
 
-// Parses "CxHxW" (zoo images are square: H == W) into channels and side.
-std::pair<std::int64_t, std::int64_t> parse_image_shape(const std::string& text) {
-  static const std::regex kShape(R"((\d{1,9})x(\d{1,9})x(\d{1,9}))");
-  std::smatch m;
-  if (!std::regex_match(text, m, kShape))
-    throw core::InputError(fmt::format("--input-shape '{}': expected C x H x W, e.g. 3x32x32", text));
-  const std::int64_t channels = std::stoll(m[1]), height = std::stoll(m[2]), width = std::stoll(m[3]);
-  if (height != width)
-    throw core::ModelError(fmt::format("--input-shape '{}': the zoo models take square images (H = W)", text));
-  return {channels, height};
-}
-
 // A zoo name, else a path when it looks like one (else zoo_graph suggests the closest name).
 bool is_onnx_path(const std::string& model) {
   const auto& zoo = graph::zoo_names();
@@ -58,7 +45,7 @@ graph::Graph load(const GraphArgs& a) {
     return graph::import_onnx(a.model, options);
   }
   const auto [channels, side] = a.input_shape.empty() ? std::pair<std::int64_t, std::int64_t>{1, 28}
-                                                      : parse_image_shape(a.input_shape);
+                                                      : graph::parse_image_shape(a.input_shape);
   return graph::zoo_graph(a.model, channels, side, a.batch);
 }
 

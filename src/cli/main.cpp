@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add(&cli::setup_xbar);
   add(&cli::setup_describe);
   add(&cli::setup_graph);
+  add(&cli::setup_map);
 #ifdef CIMLAB_HAVE_TORCH
   add(&cli::setup_train);
   add(&cli::setup_eval);

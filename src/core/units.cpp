@@ -23,6 +23,8 @@ std::string_view unit_symbol(Dim dim) {
     case Dim::kLength: return "m";
     case Dim::kArea: return "m2";
     case Dim::kFrequency: return "Hz";
+    case Dim::kData: return "B";
+    case Dim::kBandwidth: return "B/s";
   }
   return "";
 }
@@ -41,6 +43,8 @@ std::string_view dim_name(Dim dim) {
     case Dim::kLength: return "length";
     case Dim::kArea: return "area";
     case Dim::kFrequency: return "frequency";
+    case Dim::kData: return "data size";
+    case Dim::kBandwidth: return "bandwidth";
   }
   return "";
 }
@@ -53,30 +57,44 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Unit spellings accepted for each dimension (the first is canonical).
-std::optional<Dim> dim_of_unit(std::string_view u) {
-  static const std::array<std::pair<std::string_view, Dim>, 14> kUnits{{
+// Unit spellings accepted for each dimension (the first is canonical) and their scale to SI (bits are
+// eighths of a byte).
+std::optional<std::pair<Dim, double>> unit_of(std::string_view u) {
+  static const std::array<std::pair<std::string_view, Dim>, 18> kUnits{{
       {"ohm", Dim::kResistance}, {"Ohm", Dim::kResistance}, {"Ω", Dim::kResistance},
       {"S", Dim::kConductance},  {"V", Dim::kVoltage},      {"A", Dim::kCurrent},
       {"s", Dim::kTime},         {"J", Dim::kEnergy},       {"W", Dim::kPower},
       {"F", Dim::kCapacitance},  {"m", Dim::kLength},       {"m2", Dim::kArea},
-      {"Hz", Dim::kFrequency},   {"sec", Dim::kTime},
+      {"Hz", Dim::kFrequency},   {"sec", Dim::kTime},         {"B", Dim::kData},
+      {"bit", Dim::kData},       {"B/s", Dim::kBandwidth},    {"bit/s", Dim::kBandwidth},
   }};
   for (const auto& [name, dim] : kUnits)
-    if (u == name) return dim;
+    if (u == name) return std::pair{dim, name.starts_with("bit") ? 0.125 : 1.0};
   return std::nullopt;
 }
 
-// Splits "uS" into (1e-6, "S") when "uS" is not itself a unit.
+std::optional<Dim> dim_of_unit(std::string_view u) {
+  if (const auto found = unit_of(u)) return found->first;
+  return std::nullopt;
+}
+
+// Splits "uS" into (1e-6, "S") when "uS" is not itself a unit; "KiB" into (1024, "B").
 std::optional<std::pair<double, std::string_view>> split_prefix(std::string_view u) {
-  if (dim_of_unit(u)) return std::pair{1.0, u};
+  if (const auto found = unit_of(u)) return std::pair{found->second, u};
+  static const std::array<std::pair<std::string_view, double>, 5> kBinary{{
+      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"K", 1024.0}}};
+  for (const auto& [p, scale] : kBinary) {
+    if (u.size() <= p.size() || u.substr(0, p.size()) != p) continue;
+    const auto found = unit_of(u.substr(p.size()));
+    if (found && found->first == Dim::kData) return std::pair{scale * found->second, u.substr(p.size())};
+  }
   static const std::array<std::pair<std::string_view, double>, 10> kPrefixes{{
       {"f", 1e-15}, {"p", 1e-12}, {"n", 1e-9}, {"u", 1e-6}, {"µ", 1e-6},
       {"m", 1e-3}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
   }};
   for (const auto& [p, scale] : kPrefixes) {
-    if (u.size() > p.size() && u.substr(0, p.size()) == p && dim_of_unit(u.substr(p.size())))
-      return std::pair{scale, u.substr(p.size())};
+    if (u.size() <= p.size() || u.substr(0, p.size()) != p) continue;
+    if (const auto found = unit_of(u.substr(p.size()))) return std::pair{scale * found->second, u.substr(p.size())};
   }
   return std::nullopt;
 }
@@ -111,6 +129,12 @@ std::optional<double> parse_quantity(std::string_view text, Dim dim, std::string
 
 std::string format_quantity(double v, Dim dim) {
   if (dim == Dim::kNone) return fmt::format("{:.15g}", v);
+  if (dim == Dim::kData) {  // memory sizes in binary prefixes when they are whole multiples
+    static const std::array<std::pair<double, std::string_view>, 3> kBinary{
+        {{1073741824.0, "Gi"}, {1048576.0, "Mi"}, {1024.0, "Ki"}}};
+    for (const auto& [scale, prefix] : kBinary)
+      if (std::fabs(v) >= scale && std::fmod(v, scale) == 0.0) return fmt::format("{:.15g} {}B", v / scale, prefix);
+  }
   static const std::array<std::pair<double, std::string_view>, 9> kScales{{
       {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1.0, ""},
       {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"},

@@ -20,6 +20,8 @@ enum class Dim {
   kLength,
   kArea,
   kFrequency,
+  kData,       // bytes ("64 KiB"; "bit" = 1/8 B)
+  kBandwidth,  // bytes per second ("25.6 GB/s")
 };
 
 // The SI unit symbol of a dimension ("ohm", "S", ...); empty for kNone.
@@ -27,7 +29,9 @@ std::string_view unit_symbol(Dim dim);
 std::string_view dim_name(Dim dim);
 
 // Parses "<number> <prefix><unit>" into SI. Accepted prefixes: f p n u µ m k M G (and none).
-// Units: ohm|Ohm|Ω, S, V, A, s, J, W, F, m, m2, Hz. A bare number is accepted only for Dim::kNone.
+// Units: ohm|Ohm|Ω, S, V, A, s, J, W, F, m, m2, Hz, B|bit (data), B/s|bit/s (bandwidth). Data units also take
+// the binary prefixes Ki Mi Gi Ti (and K = Ki, as memory sizes are written: "64 KB" = 65,536 B).
+// A bare number is accepted only for Dim::kNone.
 // Returns std::nullopt and sets `error` to a one-line reason on failure.
 std::optional<double> parse_quantity(std::string_view text, Dim dim, std::string* error);
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <regex>
 
 #include "core/errors.hpp"
 #include "core/params.hpp"
@@ -272,6 +273,17 @@ Graph zoo_graph(const std::string& name, std::int64_t channels, std::int64_t sid
   Graph g = it->second.make(Images{batch, channels, side});
   infer_shapes(g);
   return g;
+}
+
+std::pair<std::int64_t, std::int64_t> parse_image_shape(const std::string& text) {
+  static const std::regex kShape(R"((\d{1,9})x(\d{1,9})x(\d{1,9}))");
+  std::smatch m;
+  if (!std::regex_match(text, m, kShape))
+    throw core::InputError(fmt::format("input shape '{}': expected C x H x W, e.g. 3x32x32", text));
+  const std::int64_t channels = std::stoll(m[1]), height = std::stoll(m[2]), width = std::stoll(m[3]);
+  if (height != width)
+    throw core::ModelError(fmt::format("input shape '{}': the zoo models take square images (H = W)", text));
+  return {channels, height};
 }
 
 }  // namespace cimlab::graph

@@ -17,6 +17,7 @@
 // figure is the same at any batch.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.hpp"
@@ -29,6 +30,10 @@ const std::vector<std::string>& zoo_names();
 // Checks that `name` is a zoo model and can take channels x side x side images: throws core::ModelError
 // for an unknown name (suggesting the closest) or a shape it cannot take. nn::make_model uses it too.
 void check_zoo_model(const std::string& name, std::int64_t channels, std::int64_t side);
+
+// Parses an image shape "CxHxW" (e.g. "3x32x32") into {channels, side}. Throws core::InputError when it is
+// not of that form and core::ModelError when H != W (the zoo models take square images).
+std::pair<std::int64_t, std::int64_t> parse_image_shape(const std::string& text);
 
 // The model for N x channels x side x side inputs (N = batch). Throws core::ModelError for an unknown
 // name (suggesting the closest) or a shape the model cannot take (same rules as nn::make_model).

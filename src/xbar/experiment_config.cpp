@@ -68,6 +68,10 @@ Sections validate_sections(const core::ConfigFile& cfg, XbarExperiment& exp, cor
   Sections s;
   s.run = core::validate_top(cfg, {"seed"}, run_schema(), diags);
   s.chip = load_chip(cfg.root, cfg.origin, "", diags, exp.resolved);
+  if (cfg.root["layers"])
+    diags.add(core::at(cfg.root["layers"], cfg.origin,
+                       "'layers' sets chip sections per network layer (cimlab map, train, eval, run); cimlab xbar "
+                       "simulates one array: set the sections themselves"));
   s.weights = core::validate_section(cfg, "weights", weights_schema(), diags, exp.resolved);
   s.inputs = core::validate_section(cfg, "inputs", inputs_schema(), diags, exp.resolved);
   s.output = core::validate_section(cfg, "output", output_schema(), diags, exp.resolved);

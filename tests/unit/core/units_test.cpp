@@ -43,3 +43,25 @@ TEST(Units, FormatRoundTrips) {
   }
   EXPECT_EQ(format_quantity(1e-5, Dim::kConductance), "10 uS");
 }
+
+TEST(Units, DataSizesAndBandwidths) {
+  std::string err;
+  EXPECT_DOUBLE_EQ(*parse_quantity("64 KB", Dim::kData, &err), 65536.0);  // memory sizes: K = 1024
+  EXPECT_DOUBLE_EQ(*parse_quantity("64 KiB", Dim::kData, &err), 65536.0);
+  EXPECT_DOUBLE_EQ(*parse_quantity("64 kB", Dim::kData, &err), 64000.0);
+  EXPECT_DOUBLE_EQ(*parse_quantity("2 MiB", Dim::kData, &err), 2097152.0);
+  EXPECT_DOUBLE_EQ(*parse_quantity("16 bit", Dim::kData, &err), 2.0);
+  EXPECT_DOUBLE_EQ(*parse_quantity("8 Kibit", Dim::kData, &err), 1024.0);
+  EXPECT_DOUBLE_EQ(*parse_quantity("25.6 GB/s", Dim::kBandwidth, &err), 25.6e9);
+  EXPECT_DOUBLE_EQ(*parse_quantity("1 Gbit/s", Dim::kBandwidth, &err), 1.25e8);
+  EXPECT_FALSE(parse_quantity("5 KV", Dim::kVoltage, &err));  // binary prefixes only for data
+  EXPECT_FALSE(parse_quantity("64", Dim::kData, &err));
+  EXPECT_NE(err.find("has no unit"), std::string::npos) << err;
+  EXPECT_EQ(format_quantity(65536.0, Dim::kData), "64 KiB");
+  EXPECT_EQ(format_quantity(1000.0, Dim::kData), "1 kB");
+  for (double v : {65536.0, 1e3, 3.0, 25.6e9}) {
+    const auto back = parse_quantity(format_quantity(v, Dim::kData), Dim::kData, &err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_DOUBLE_EQ(*back, v);
+  }
+}

@@ -138,7 +138,7 @@ std::string map_text(const MapExperiment& exp, const mapper::NetworkRequest& net
   s += fmt::format("{} arrays of {} ({} tiles of {}), utilisation {:.1f}%, {} copies; bottleneck {} at {} cycles per "
                    "inference, latency {} cycles\n",
                    m.arrays, m.arrays_available, m.tiles, m.tiles_available, 100.0 * m.utilisation, m.copies,
-                   m.bottleneck < 0 ? "-" : net.layers[static_cast<std::size_t>(m.layers[static_cast<std::size_t>(m.bottleneck)].layer)].name,
+                   m.bottleneck < 0 ? "-" : m.bottleneck_name,
                    m.cycles_per_inference, m.latency_cycles);
   if (!m.placement.slot_layer.empty())
     s += fmt::format("placement ({}): {:.4g} bit-hops per inference (row-major {:.4g}), busiest link {:.4g} bits\n",

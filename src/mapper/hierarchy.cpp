@@ -57,7 +57,10 @@ const core::Schema& partition_schema() {
   static const core::Schema s{
       "partition", "how layers are cut into arrays",
       {ParamSpec::boolean("pack_groups", "true",
-                          "grouped / depthwise convolutions share arrays, groups placed block-diagonally")}};
+                          "grouped / depthwise convolutions share arrays, groups placed block-diagonally"),
+       ParamSpec::boolean("pack_layers", "false",
+                          "layers that fit one array share arrays block-diagonally (they take turns: one copy each, "
+                          "their stage cycles add up on the shared array)")}};
   return s;
 }
 
@@ -148,6 +151,7 @@ MapperSections load_hierarchy(const YAML::Node& root, const core::Origin& origin
   m.hierarchy.mesh = {as_int(chip, "mesh.width"),  as_int(chip, "mesh.height"), chip.real("global_buffer"),
                       chip.real("offchip_bandwidth"), chip.real("clock"),       as_int(chip, "flit_bits")};
   m.partition.pack_groups = partition.boolean("pack_groups");
+  m.partition.pack_layers = partition.boolean("pack_layers");
   m.pipeline = {pipeline_mode(pipeline.str("mode")), pipeline.integer("max_copies")};
   m.placement.method = placement_method(placement.str("method"));
   m.placement.iterations = placement.integer("iterations");

@@ -55,7 +55,8 @@ struct HierarchySpec {
 };
 
 struct PartitionSpec {
-  bool pack_groups = true;  // grouped / depthwise convolutions share arrays block-diagonally
+  bool pack_groups = true;   // grouped / depthwise convolutions share arrays block-diagonally
+  bool pack_layers = false;  // layers that fit one array share arrays block-diagonally (time-multiplexed)
 };
 
 enum class PipelineMode { kArea, kLatency, kBalanced };

@@ -11,16 +11,21 @@
 // on rows g rows.. and its own columns, with its own reference column for offset mapping), so the layer
 // takes ceil(groups / k) arrays instead of one per group.
 //
+// Layer packing (partition.pack_layers, off by default): layers whose one copy fits one array share
+// arrays block-diagonally (first fit, largest first; each on its own rows and columns). They take turns
+// on a shared array, keep one copy, and the shared arrays form one placement unit ("packed").
+//
 // Macros and tiles. A layer's arrays (all copies) fill whole macros and tiles of their own: macros =
-// ceil(arrays / macro.arrays), tiles = ceil(macros / tile.macros). The design is feasible when the tiles
-// of all layers fit the mesh.
+// ceil(arrays / macro.arrays), tiles = ceil(macros / tile.macros); the shared arrays of packed layers
+// fill tiles of their own in the same way. The design is feasible when all tiles fit the mesh.
 //
 // Pipeline. Layers run as a pipeline over inferences. One step of an array drives its rows with one
 // input digit and converts its used columns on the macro's shared ADCs: ceil(columns used x
 // macro.arrays / macro.adcs) conversion cycles. A layer needs positions x input cycles steps per
 // inference (bit-serial: B_in; multilevel: ceil(B_in / B_dac)); its copies split the positions:
 //   stage_cycles = ceil(positions / copies) x input_cycles x conversion_cycles.
-// cycles_per_inference = the slowest stage (the pipeline's interval); latency_cycles = the sum of the
+// cycles_per_inference = the slowest stage, or the busiest shared array of packed layers (the sum of
+// its layers' stages), whichever is longer (the pipeline's interval); latency_cycles = the sum of the
 // stages (one inference through an empty pipeline). Signed inputs (a second phase) are not counted:
 // inputs are taken as non-negative activations.
 // Duplication (pipeline.mode): area = one copy each; latency = repeatedly give the slowest layer the
@@ -67,6 +72,24 @@ struct LayerMapping {
   int input_cycles = 1;
   std::int64_t conversion_cycles = 1;    // per array step (ADC sharing)
   std::int64_t stage_cycles = 0;
+  int unit = -1;                         // placement unit (Mapping::units)
+  int bin = -1;                          // packed layers: the shared array (index into Mapping::bins)
+  std::int64_t rows_used = 0, cols_used = 0;  // one-array layers: the rectangle its blocks span
+  std::int64_t row0 = 0, col0 = 0;       // packed layers: where that rectangle starts on the shared array
+};
+
+// What the mesh places: a layer's own tiles, or the tiles of the shared arrays of packed layers.
+struct PlacementUnit {
+  std::string name;          // the layer's name, or "packed"
+  std::vector<int> layers;   // indices into Mapping::layers
+  std::int64_t arrays = 0, tiles = 0;
+};
+
+// One array shared by packed layers.
+struct SharedArray {
+  std::vector<int> layers;   // indices into Mapping::layers
+  std::int64_t rows_used = 0, cols_used = 0;
+  std::int64_t busy_cycles = 0;  // the sum of its layers' stage cycles
 };
 
 struct Mapping {
@@ -80,9 +103,12 @@ struct Mapping {
   std::int64_t copies = 0;               // all layers
   double utilisation = 0;                // weight cells / cells of the arrays used, all layers
   int bottleneck = -1;                   // index into layers; -1 without crossbar layers
+  std::string bottleneck_name;           // its name, or "a+b" when a shared array of packed layers limits
+  std::vector<PlacementUnit> units;      // what the placement places (slot_layer holds unit indices)
+  std::vector<SharedArray> bins;         // arrays shared by packed layers
   std::int64_t cycles_per_inference = 0;
   std::int64_t latency_cycles = 0;
-  Placement placement;                   // empty when infeasible or not placed
+  Placement placement;                   // empty when infeasible or not placed; its slots hold unit indices
 };
 
 struct MapOptions {
@@ -93,7 +119,8 @@ struct MapOptions {
 Mapping map_network(const NetworkRequest& net, const MapSpec& spec, const MapOptions& options = {});
 
 // One block of weights on one array: group `group`'s inputs [in0, in0 + in_count) and outputs
-// [out0, out0 + out_count) on array `array` (0 .. arrays_per_copy - 1 of one copy), starting at physical
+// [out0, out0 + out_count) on array `array` (0 .. arrays_per_copy - 1 of one copy; for a packed layer,
+// array 0 is its shared array, Mapping::bins[m.bin]), starting at physical
 // row `row0` and the outputs' first physical column `col0`; output o sits on columns
 // col0 + xbar::Layout::column(o - out0, s, p).
 struct Block {

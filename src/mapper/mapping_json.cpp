@@ -34,7 +34,8 @@ nlohmann::json layer_json(const LayerRequest& l, const LayerMapping& m) {
           {"weight_bits", l.mapping.weight_bits},
           {"cell_bits", l.mapping.cell_bits},
           {"input_bits", l.mapping.input_bits},
-          {"adc_bits", l.adc_bits}};
+          {"adc_bits", l.adc_bits},
+          {"shared_array", m.bin < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.bin)}};
 }
 
 nlohmann::json xy(const Placement& p, int slot) {
@@ -42,7 +43,7 @@ nlohmann::json xy(const Placement& p, int slot) {
   return {slot % p.width, slot / p.width};
 }
 
-nlohmann::json placement_json(const NetworkRequest& net, const MapSpec& spec, const Placement& p) {
+nlohmann::json placement_json(const Mapping& m, const MapSpec& spec, const Placement& p) {
   if (p.slot_layer.empty()) return nullptr;
   nlohmann::json floorplan = nlohmann::json::array();
   for (int y = 0; y < p.height; ++y) {
@@ -50,8 +51,8 @@ nlohmann::json placement_json(const NetworkRequest& net, const MapSpec& spec, co
     for (int x = 0; x < p.width; ++x) row.push_back(p.slot_layer[static_cast<std::size_t>(y * p.width + x)]);
     floorplan.push_back(row);
   }
-  nlohmann::json legend = nlohmann::json::array();
-  for (const auto& l : net.layers) legend.push_back(l.name);
+  nlohmann::json legend = nlohmann::json::array();  // floorplan entries are indices into it
+  for (const auto& u : m.units) legend.push_back(u.name);
   return {{"method", p.method},
           {"iterations", p.iterations},
           {"seed", spec.placement.seed},
@@ -75,9 +76,7 @@ nlohmann::json to_json(const NetworkRequest& net, const MapSpec& spec, const Map
     digital.push_back({{"name", d.name}, {"op", d.op}, {"unit", d.unit}, {"ops", d.ops}});
     digital_ops += d.ops;
   }
-  const nlohmann::json bottleneck =
-      m.bottleneck < 0 ? nlohmann::json(nullptr)
-                       : nlohmann::json(net.layers[static_cast<std::size_t>(m.layers[static_cast<std::size_t>(m.bottleneck)].layer)].name);
+  const nlohmann::json bottleneck = m.bottleneck < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.bottleneck_name);
   nlohmann::json totals = {{"arrays", m.arrays},
                            {"arrays_available", m.arrays_available},
                            {"tiles", m.tiles},
@@ -92,7 +91,16 @@ nlohmann::json to_json(const NetworkRequest& net, const MapSpec& spec, const Map
                            {"shortfall_arrays", m.shortfall_arrays},
                            {"digital_ops", digital_ops}};
   nlohmann::json out = {{"feasible", m.feasible}, {"totals", totals}, {"layers", layers},
-                        {"digital", digital},     {"placement", placement_json(net, spec, m.placement)}};
+                        {"digital", digital},     {"placement", placement_json(m, spec, m.placement)}};
+  if (!m.bins.empty()) {
+    nlohmann::json shared = nlohmann::json::array();
+    for (const auto& b : m.bins) {
+      nlohmann::json names = nlohmann::json::array();
+      for (const int i : b.layers) names.push_back(net.layers[static_cast<std::size_t>(m.layers[static_cast<std::size_t>(i)].layer)].name);
+      shared.push_back({{"layers", names}, {"rows_used", b.rows_used}, {"cols_used", b.cols_used}, {"busy_cycles", b.busy_cycles}});
+    }
+    out["shared_arrays"] = shared;
+  }
   if (!m.feasible) {
     out["reason"] = m.reason;
     out["shortfall_arrays"] = m.shortfall_arrays;

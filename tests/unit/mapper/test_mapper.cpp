@@ -61,6 +61,17 @@ xbar::ChipConfig load(const std::string& yaml) {
   return chip;
 }
 
+NetworkRequest network(const std::string& model, const std::string& shape, const std::string& chip_yaml) {
+  const auto [channels, side] = graph::parse_image_shape(shape);
+  return network_request(graph::zoo_graph(model, channels, side), load(chip_yaml));
+}
+
+const char* kDemoChip = R"(
+device: {preset: rram}
+array: {rows: 128, cols: 128}
+mapping: {signed: differential, weight_bits: 8, cell_bits: 2, input: bit_serial, input_bits: 8}
+)";
+
 TEST(Partition, DenseLayersTakeTheFormulaArrayCount) {
   // Differential mapping with S P dividing C: ceil(rows / R) * ceil(cols S P / C) arrays (physics.md 1).
   std::mt19937 gen(7);
@@ -149,22 +160,47 @@ TEST(Partition, EveryWeightIsPlacedExactlyOnce) {
   }
 }
 
+TEST(Partition, SmallLayersShareArraysWhenPacked) {
+  // LeNet-5 on the demo chip (see Golden.LeNet5OnTheDemoChip): the one-array layers are conv1 (25 rows x
+  // 48 columns) and fc3 (84 x 80); largest first, fc3 opens a shared array at (0, 0) and conv1 fits beside
+  // it at (84, 80): 84 + 25 = 109 <= 128 rows, 80 + 48 = 128 <= 128 columns. 42 - 1 = 41 arrays; tiles:
+  // conv2 1, fc1 8, fc2 2 and one for the shared array = 12. The shared array serves conv1 then fc3:
+  // 18,816 + 40 = 18,856 cycles, the pipeline's interval.
+  const NetworkRequest net = network("lenet5", "1x28x28", kDemoChip);
+  MapSpec spec = chip(128, 128, 4, 4);
+  spec.partition.pack_layers = true;
+  const Mapping m = map_network(net, spec);
+  ASSERT_TRUE(m.feasible);
+  ASSERT_EQ(m.bins.size(), 1u);
+  EXPECT_EQ(m.bins[0].layers, (std::vector<int>{0, 4}));
+  EXPECT_EQ(m.arrays, 41);
+  EXPECT_EQ(m.tiles, 12);
+  EXPECT_EQ(m.cycles_per_inference, 18856);
+  EXPECT_EQ(m.bottleneck_name, "conv1+fc3");
+  EXPECT_EQ(m.layers[0].row0, 84);
+  EXPECT_EQ(m.layers[0].col0, 80);
+  ASSERT_EQ(m.units.size(), 4u);  // conv2, fc1, fc2, packed
+  EXPECT_EQ(m.units.back().name, "packed");
+  EXPECT_EQ(std::count(m.placement.slot_layer.begin(), m.placement.slot_layer.end(), 3), 1);
+  // The shared array's blocks do not overlap and stay inside it.
+  const auto conv1 = blocks(net.layers[0], m.layers[0], spec), fc3 = blocks(net.layers[4], m.layers[4], spec);
+  ASSERT_EQ(conv1.size(), 1u);
+  ASSERT_EQ(fc3.size(), 1u);
+  EXPECT_LE(fc3[0].row0 + fc3[0].in_count, conv1[0].row0);
+  EXPECT_LE(fc3[0].col0 + fc3[0].cols_used, conv1[0].col0);
+  EXPECT_LE(conv1[0].col0 + conv1[0].cols_used, 128);
+  // Packed layers keep one copy: latency mode duplicates only the others.
+  spec.pipeline.mode = PipelineMode::kLatency;
+  const Mapping latency = map_network(net, spec, {false});
+  EXPECT_EQ(latency.layers[0].copies, 1);
+  EXPECT_EQ(latency.cycles_per_inference, 18856);
+}
+
 TEST(Partition, AnOutputWiderThanTheArrayIsInfeasible) {
   const Mapping m = map_one(layer(10, 4, 1, 1, mapping(8, 1)), chip(32, 8));  // 16 columns per output, 8 per array
   EXPECT_FALSE(m.feasible);
   EXPECT_NE(m.reason.find("columns"), std::string::npos);
 }
-
-NetworkRequest network(const std::string& model, const std::string& shape, const std::string& chip_yaml) {
-  const auto [channels, side] = graph::parse_image_shape(shape);
-  return network_request(graph::zoo_graph(model, channels, side), load(chip_yaml));
-}
-
-const char* kDemoChip = R"(
-device: {preset: rram}
-array: {rows: 128, cols: 128}
-mapping: {signed: differential, weight_bits: 8, cell_bits: 2, input: bit_serial, input_bits: 8}
-)";
 
 TEST(Golden, LeNet5OnTheDemoChip) {
   // configs/chips/demo.yaml: 128 x 128 arrays, 8-bit weights on 2-bit cells in differential pairs
@@ -316,6 +352,7 @@ TEST(Placement, NeverWorseThanRowMajorAndReproducible) {
     // The reported cost is the cost of the reported assignment, and each layer has its tiles.
     EXPECT_DOUBLE_EQ(a.placement.traffic_hops,
                      traffic_hops(a.placement.slot_layer, 12, 12, static_cast<int>(net.layers.size()), net.traffic));
+    ASSERT_EQ(a.units.size(), a.layers.size());  // no packing: one unit per layer, in order
     for (std::size_t l = 0; l < a.layers.size(); ++l)
       EXPECT_EQ(std::count(a.placement.slot_layer.begin(), a.placement.slot_layer.end(), static_cast<int>(l)),
                 a.layers[l].tiles);

@@ -3,7 +3,7 @@
 //                       partition + duplication, no placement.       Target < 1 ms.
 //   map_only/resnet50   ResNet-50 at 3 x 224 x 224 (bench/resnet50_onnx.hpp), same chip on a 32 x 32
 //                       mesh.                                          Target < 10 ms.
-//   map_placed/...      the same with placement by annealing (20,000 moves). Target (ResNet-50) < 1 s;
+//   map_placed/...      the same with placement by annealing (200,000 moves, the default). Target (ResNet-50) < 1 s;
 //                       CoMN's mapper takes ~2.7 s for VGG-11 in ~55 process launches on this machine.
 //   request/...         building the mapper's view of the network from the graph and the chip (once per
 //                       change of the chip sections, not per design point).
@@ -41,7 +41,7 @@ const flow::MapExperiment& experiment(const std::string& which, const std::strin
     mesh = "chip: {preset: comn}\n";
   }
   const std::string cfg = write_temp("cimlab_bench_map_" + which + ".yaml",
-                                     model + mesh + "pipeline: {mode: " + mode + "}\nplacement: {iterations: 20000}\n");
+                                     model + mesh + "pipeline: {mode: " + mode + "}\nplacement: {iterations: 200000}\n");
   return cache.emplace(key, flow::load_map_experiment(cfg, {})).first->second;
 }
 

@@ -82,7 +82,7 @@ const core::Schema& placement_schema() {
       {ParamSpec::choice("method", {"anneal", "snake", "row_major"}, "anneal",
                          "anneal: snake start + simulated annealing of tile swaps; snake: layers in order along a "
                          "serpentine; row_major: layers in order, row by row"),
-       ParamSpec::integer("iterations", "20000", "annealing moves (the same seed gives the same placement)")
+       ParamSpec::integer("iterations", "200000", "annealing moves (the same seed gives the same placement)")
            .at_least(0)
            .at_most(1000000000)}};
   return s;

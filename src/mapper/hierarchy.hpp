@@ -70,7 +70,7 @@ enum class PlacementMethod { kAnneal, kSnake, kRowMajor };
 
 struct PlacementSpec {
   PlacementMethod method = PlacementMethod::kAnneal;
-  std::int64_t iterations = 20000;  // annealing moves
+  std::int64_t iterations = 200000;  // annealing moves
   std::uint64_t seed = 1;           // the config's seed
 };
 

@@ -94,7 +94,11 @@ std::optional<std::pair<double, std::string_view>> split_prefix(std::string_view
   }};
   for (const auto& [p, scale] : kPrefixes) {
     if (u.size() <= p.size() || u.substr(0, p.size()) != p) continue;
-    if (const auto found = unit_of(u.substr(p.size()))) return std::pair{scale * found->second, u.substr(p.size())};
+    const auto found = unit_of(u.substr(p.size()));
+    if (!found) continue;
+    // An area's prefix scales the length: 1 um2 = (1e-6 m)^2.
+    const double factor = found->first == Dim::kArea ? scale * scale : scale;
+    return std::pair{factor * found->second, u.substr(p.size())};
   }
   return std::nullopt;
 }
@@ -129,6 +133,12 @@ std::optional<double> parse_quantity(std::string_view text, Dim dim, std::string
 
 std::string format_quantity(double v, Dim dim) {
   if (dim == Dim::kNone) return fmt::format("{:.15g}", v);
+  if (dim == Dim::kArea) {  // squared length prefixes: mm2, um2, nm2
+    static const std::array<std::pair<double, std::string_view>, 4> kAreas{
+        {{1.0, ""}, {1e-6, "m"}, {1e-12, "u"}, {1e-18, "n"}}};
+    for (const auto& [scale, prefix] : kAreas)
+      if (std::fabs(v) >= scale || scale == 1e-18) return fmt::format("{:.15g} {}m2", v / scale, prefix);
+  }
   if (dim == Dim::kData) {  // memory sizes in binary prefixes when they are whole multiples
     static const std::array<std::pair<double, std::string_view>, 3> kBinary{
         {{1073741824.0, "Gi"}, {1048576.0, "Mi"}, {1024.0, "Ki"}}};

@@ -31,6 +31,7 @@ std::string_view dim_name(Dim dim);
 // Parses "<number> <prefix><unit>" into SI. Accepted prefixes: f p n u µ m k M G (and none).
 // Units: ohm|Ohm|Ω, S, V, A, s, J, W, F, m, m2, Hz, B|bit (data), B/s|bit/s (bandwidth). Data units also take
 // the binary prefixes Ki Mi Gi Ti (and K = Ki, as memory sizes are written: "64 KB" = 65,536 B).
+// An area's prefix applies to the length ("1 um2" = 1e-12 m2, "2 mm2" = 2e-6 m2).
 // A bare number is accepted only for Dim::kNone.
 // Returns std::nullopt and sets `error` to a one-line reason on failure.
 std::optional<double> parse_quantity(std::string_view text, Dim dim, std::string* error);

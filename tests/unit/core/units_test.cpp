@@ -65,3 +65,17 @@ TEST(Units, DataSizesAndBandwidths) {
     EXPECT_DOUBLE_EQ(*back, v);
   }
 }
+
+TEST(Units, AreaPrefixesScaleTheLength) {
+  std::string err;
+  EXPECT_DOUBLE_EQ(*parse_quantity("1 um2", Dim::kArea, &err), 1e-12);
+  EXPECT_DOUBLE_EQ(*parse_quantity("2.5 mm2", Dim::kArea, &err), 2.5e-6);
+  EXPECT_DOUBLE_EQ(*parse_quantity("0.092e-12 m2", Dim::kArea, &err), 0.092e-12);
+  EXPECT_EQ(format_quantity(3e-6, Dim::kArea), "3 mm2");
+  EXPECT_EQ(format_quantity(0.5e-12, Dim::kArea), "500000 nm2");
+  for (double v : {1e-12, 3.3e-9, 2e-6, 0.25}) {
+    const auto back = parse_quantity(format_quantity(v, Dim::kArea), Dim::kArea, &err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_NEAR(*back, v, 1e-12 * v);
+  }
+}

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "flow/map_experiment.hpp"
+#include "flow/ppa_experiment.hpp"
 #include "xbar/experiment.hpp"
 #ifdef CIMLAB_HAVE_TORCH
 #include "nn/accuracy_run.hpp"
@@ -56,6 +57,7 @@ Action setup_describe(CLI::App& app) {
   cmd->add_flag("--json", *json, "print as JSON");
   return [component, json]() {
     auto schemas = xbar::experiment_schemas();
+    for (const auto* s : flow::ppa_schemas()) schemas.push_back(s);
     for (const auto* s : flow::map_schemas())
       if (std::find(schemas.begin(), schemas.end(), s) == schemas.end()) schemas.push_back(s);
 #ifdef CIMLAB_HAVE_TORCH

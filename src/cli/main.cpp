@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   add(&cli::setup_describe);
   add(&cli::setup_graph);
   add(&cli::setup_map);
+  add(&cli::setup_ppa);
 #ifdef CIMLAB_HAVE_TORCH
   add(&cli::setup_train);
   add(&cli::setup_eval);

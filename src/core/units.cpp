@@ -139,11 +139,12 @@ std::string format_quantity(double v, Dim dim) {
     for (const auto& [scale, prefix] : kAreas)
       if (std::fabs(v) >= scale || scale == 1e-18) return fmt::format("{:.15g} {}m2", v / scale, prefix);
   }
-  if (dim == Dim::kData) {  // memory sizes in binary prefixes when they are whole multiples
+  if (dim == Dim::kData) {  // memory sizes in binary prefixes when they are whole multiples below 1024
     static const std::array<std::pair<double, std::string_view>, 3> kBinary{
         {{1073741824.0, "Gi"}, {1048576.0, "Mi"}, {1024.0, "Ki"}}};
     for (const auto& [scale, prefix] : kBinary)
-      if (std::fabs(v) >= scale && std::fmod(v, scale) == 0.0) return fmt::format("{:.15g} {}B", v / scale, prefix);
+      if (std::fabs(v) >= scale && std::fabs(v) < 1024.0 * scale && std::fmod(v, scale) == 0.0)
+        return fmt::format("{:.15g} {}B", v / scale, prefix);
   }
   static const std::array<std::pair<double, std::string_view>, 9> kScales{{
       {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1.0, ""},

@@ -66,27 +66,28 @@ std::vector<const core::Schema*> map_schemas() {
   return out;
 }
 
-MapExperiment load_map_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+core::ConfigFile read_chip_config(const std::string& path, const std::vector<std::string>& overrides,
+                                  const std::vector<std::string>& extra_sections, MapExperiment& exp,
+                                  core::Diagnostics& diags) {
   core::ConfigFile cfg = core::load_config(path);
-  core::Diagnostics diags;
   core::apply_overrides(cfg, overrides, diags);
   diags.throw_if_any();
-  MapExperiment exp;
   if (const YAML::Node chip = cfg.root["chip"]; chip && chip.IsMap() && chip["preset"] && chip["preset"].IsScalar())
     exp.chip_preset = chip["preset"].Scalar();
   cfg.root = mapper::apply_chip_preset(cfg.root, cfg.origin, diags);
   diags.throw_if_any();
-  core::check_sections(cfg, known_sections(), diags);
+  std::vector<std::string> known = known_sections();
+  known.insert(known.end(), extra_sections.begin(), extra_sections.end());
+  core::check_sections(cfg, known, diags);
   exp.resolved = YAML::Node(YAML::NodeType::Map);
   const core::Params run = core::validate_top(cfg, {"seed"}, run_schema(), diags);
-  const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, exp.resolved);
   const std::size_t before_chip = diags.items().size();
   exp.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, exp.resolved);
   const bool chip_valid = diags.items().size() == before_chip;
   const mapper::MapperSections m =
       mapper::load_hierarchy(cfg.root, cfg.origin, "", chip_valid ? exp.chip.array.circuit.rows : 1 << 30,
                              chip_valid ? exp.chip.array.circuit.cols : 1 << 30, diags, exp.resolved);
-  diags.throw_if_any();
+  if (!diags.empty()) return cfg;
   exp.seed = static_cast<std::uint64_t>(run.integer("seed"));
   exp.resolved["seed"] = exp.seed;
   if (!exp.chip_preset.empty()) exp.resolved["chip"]["preset"] = exp.chip_preset;
@@ -97,7 +98,23 @@ MapExperiment load_map_experiment(const std::string& path, const std::vector<std
   exp.spec.pipeline = m.pipeline;
   exp.spec.placement = m.placement;
   exp.spec.placement.seed = exp.seed;
+  return cfg;
+}
+
+void load_network(const core::ConfigFile& cfg, MapExperiment& exp) {
+  core::Diagnostics diags;
+  const core::Params model = core::validate_section(cfg, "model", model_schema(), diags, exp.resolved);
+  diags.throw_if_any();
   exp.graph = build_graph(model, cfg.root["model"], cfg.origin, exp.model);
+}
+
+MapExperiment load_map_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  MapExperiment exp;
+  core::Diagnostics diags;
+  const core::ConfigFile cfg = read_chip_config(path, overrides, {}, exp, diags);
+  core::validate_section(cfg, "model", model_schema(), diags, exp.resolved);
+  diags.throw_if_any();
+  load_network(cfg, exp);
   return exp;
 }
 

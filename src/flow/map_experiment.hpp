@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/params.hpp"
 #include "graph/graph.hpp"
 #include "mapper/mapper.hpp"
@@ -32,6 +33,15 @@ struct MapExperiment {
 
 // Schemas `cimlab map` reads besides the chip sections (model, run settings, the hierarchy).
 std::vector<const core::Schema*> map_schemas();
+
+// The parts of a map config other than the network: sections checked (plus `extra_sections`), chip,
+// hierarchy and seed read into exp. Problems go to diags (a missing file or bad --set throws). Returns the
+// config with its chip preset applied, for the caller's own sections.
+core::ConfigFile read_chip_config(const std::string& path, const std::vector<std::string>& overrides,
+                                  const std::vector<std::string>& extra_sections, MapExperiment& exp,
+                                  core::Diagnostics& diags);
+// Validates the `model` section of cfg and builds the network graph into exp (throws as below).
+void load_network(const core::ConfigFile& cfg, MapExperiment& exp);
 
 // Loads and validates a map config with `--set` overrides, builds the network graph. Throws
 // core::ConfigError listing every problem at once, InputError / ModelError for a bad model file.

@@ -40,6 +40,12 @@ LayerMapping partition(const LayerRequest& l, int index, const MapSpec& spec) {
   } else {
     m.arrays_per_copy = l.groups * m.row_blocks * m.col_blocks;
   }
+  // Per step of one copy: every row block converts all its columns; every column block drives its rows.
+  const std::int64_t refs = unit.reference ? 1 : 0, width = l.cols * m.slices * m.polarities;
+  const std::int64_t blocks_per_group = m.groups_per_array > 1 ? 1 : m.col_blocks;
+  m.columns_converted = l.groups * (m.groups_per_array > 1 ? width + refs : m.row_blocks * (width + m.col_blocks * refs));
+  m.rows_driven = l.groups * l.rows * blocks_per_group;
+  m.cells_read = m.weight_cells + l.groups * l.rows * blocks_per_group * refs;
   // The rectangle an array's blocks span (all of it for layers over several arrays).
   const std::int64_t per_array = std::min<std::int64_t>(m.groups_per_array, l.groups);
   m.rows_used = std::min<std::int64_t>(R, l.rows * per_array);

@@ -68,6 +68,9 @@ struct LayerMapping {
   std::int64_t arrays = 0;               // all copies
   std::int64_t macros = 0, tiles = 0;    // all copies
   std::int64_t weight_cells = 0;         // cells holding weights, one copy: groups rows cols S P
+  std::int64_t cells_read = 0;           // cells driven per step of one copy: weights and reference columns
+  std::int64_t columns_converted = 0;    // ADC conversions per step of one copy (every row block's columns)
+  std::int64_t rows_driven = 0;          // row drivers active per step of one copy (a row per column block)
   double utilisation = 0;                // weight cells / cells of the arrays used
   int input_cycles = 1;
   std::int64_t conversion_cycles = 1;    // per array step (ADC sharing)

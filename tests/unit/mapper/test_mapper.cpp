@@ -228,6 +228,14 @@ TEST(Golden, LeNet5OnTheDemoChip) {
   }
   EXPECT_EQ(m.arrays, 42);
   EXPECT_EQ(m.tiles, 13);
+  // Per step of one copy (the PPA model's action counts): fc1 has 4 row blocks, each converting all
+  // 120 x 8 = 960 columns (3,840 conversions), and 8 column blocks each driving the 400 rows (3,200 row
+  // activations); its 48,000 weights sit on 384,000 cells. conv1: 48 conversions, 25 rows.
+  EXPECT_EQ(m.layers[2].columns_converted, 3840);
+  EXPECT_EQ(m.layers[2].rows_driven, 3200);
+  EXPECT_EQ(m.layers[2].cells_read, 384000);
+  EXPECT_EQ(m.layers[0].columns_converted, 48);
+  EXPECT_EQ(m.layers[0].rows_driven, 25);
   EXPECT_EQ(net.layers[static_cast<std::size_t>(m.bottleneck)].name, "conv1");
   EXPECT_EQ(m.cycles_per_inference, 18816);
   EXPECT_EQ(m.latency_cycles, 25384);

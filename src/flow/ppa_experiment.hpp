@@ -1,0 +1,43 @@
+#pragma once
+// `cimlab ppa CONFIG` (issue 11): energy, latency and area of a network mapped by `cimlab map` (the same
+// config, plus `technology`, `circuits` and `workload`), or of one macro on repeated matrix-vector
+// products (`workload: {type: mvm, rows, cols, input_bits, weight_bits, input_density}`, no model), as
+// silicon macros are reported.
+// Result JSON (the contract): {model, chip, feasible, totals, components, layers, provenance}; see
+// ppa/estimate.hpp for the keys of totals, components and layers. `mapping` holds the mapping as
+// `cimlab map` reports it.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "flow/map_experiment.hpp"
+#include "ppa/estimate.hpp"
+
+namespace cimlab::flow {
+
+struct PpaExperiment {
+  MapExperiment map;                // chip, hierarchy, network (empty graph for an mvm workload)
+  ppa::PpaSpec ppa;
+  bool mvm = false;                 // workload type mvm: one macro on repeated matrix-vector products
+  mapper::NetworkRequest mvm_net;   // the mvm workload as a one-layer network
+};
+
+std::vector<const core::Schema*> ppa_schemas();  // technology, circuits, workload
+
+// Loads and validates a ppa config with `--set` overrides. Throws ConfigError listing every problem.
+PpaExperiment load_ppa_experiment(const std::string& path, const std::vector<std::string>& overrides);
+
+struct PpaRun {
+  mapper::NetworkRequest net;
+  mapper::Mapping mapping;
+  ppa::PpaResult result;
+};
+
+PpaRun run_ppa(const PpaExperiment& exp);
+
+// {model, chip, feasible, totals, components, layers, mapping} (provenance added by the caller).
+nlohmann::json ppa_json(const PpaExperiment& exp, const PpaRun& run);
+std::string ppa_text(const PpaExperiment& exp, const PpaRun& run);
+
+}  // namespace cimlab::flow

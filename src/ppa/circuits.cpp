@@ -1,0 +1,140 @@
+// Circuit components and their costs per action (see ppa/circuits.hpp).
+#include "ppa/circuits.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/config.hpp"
+
+namespace cimlab::ppa {
+
+using core::Dim;
+using core::ParamSpec;
+
+const core::Schema& circuits_schema() {
+  static const core::Schema s{
+      "circuits", "the circuit components' parameters (PPA); defaults are modelling choices stated in ppa/circuits.cpp",
+      {ParamSpec::real("cell.area_f2", Dim::kNone, "12", "one cell's footprint in F^2 (1T1R ~6-12, crossbar 4)").at_least(1).at_most(1e4),
+       ParamSpec::real("array.read_time", Dim::kTime, "10 ns", "one input digit's read of an array (row pulse)").above(0).at_most(1e-3),
+       ParamSpec::choice("adc.type", {"sar", "flash", "ramp"}, "sar", "ADC architecture"),
+       ParamSpec::real("adc.fom", Dim::kEnergy, "10 fJ", "Walden figure of merit: energy per conversion step").above(0).at_most(1e-9),
+       ParamSpec::real("adc.enob_loss", Dim::kNone, "0.5", "bits lost to noise and distortion: ENOB = bits - loss").at_least(0).below(4),
+       ParamSpec::real("adc.area_fixed", Dim::kArea, "300 um2", "ADC area independent of resolution").at_least(0).at_most(1e-6),
+       ParamSpec::real("adc.area_per_level", Dim::kArea, "2 um2", "ADC area per code level (capacitor DAC unit, comparator)").at_least(0).at_most(1e-6),
+       ParamSpec::real("adc.decision_fo4", Dim::kNone, "10", "one comparator decision, in FO4 delays").above(0).at_most(1e4),
+       ParamSpec::real("driver.gates", Dim::kNone, "10", "NAND2 equivalents per row driver (level shifter and buffer)").at_least(0).at_most(1e5),
+       ParamSpec::real("shift_add.gates_per_bit", Dim::kNone, "10", "NAND2 equivalents per bit of shift-and-add (adder and register)").at_least(0).at_most(1e4),
+       ParamSpec::real("sram.efficiency", Dim::kNone, "0.7", "bit-cell area / buffer area").above(0).at_most(1),
+       ParamSpec::real("sram.bitline_swing", Dim::kVoltage, "0.2 V", "bit-line voltage swing of a read").above(0).at_most(5),
+       ParamSpec::real("noc.router_gates_per_bit", Dim::kNone, "30", "NAND2-equivalent switching per bit through a router").at_least(0).at_most(1e5),
+       ParamSpec::real("noc.router_area_gates_per_bit", Dim::kNone, "60", "router NAND2 equivalents per bit of flit width and port").at_least(0).at_most(1e5),
+       ParamSpec::real("digital.gates_per_op", Dim::kNone, "100", "NAND2-equivalent switching per digital operation (8-bit)").at_least(0).at_most(1e6),
+       ParamSpec::integer("digital.lanes", "64", "digital operations per clock cycle (the chip's digital units)").at_least(1).at_most(1 << 20)}};
+  return s;
+}
+
+CircuitSpec load_circuits(const YAML::Node& root, const core::Origin& origin, core::Diagnostics& diags,
+                          YAML::Node& resolved) {
+  const std::size_t before = diags.items().size();
+  const core::Params p = core::validate_section(root, "circuits", circuits_schema(), origin, "", diags, resolved);
+  CircuitSpec c;
+  if (diags.items().size() != before) return c;
+  c.cell_area_f2 = p.real("cell.area_f2");
+  c.read_time = p.real("array.read_time");
+  const std::string& type = p.str("adc.type");
+  c.adc_type = type == "flash" ? AdcType::kFlash : type == "ramp" ? AdcType::kRamp : AdcType::kSar;
+  c.adc_fom = p.real("adc.fom");
+  c.adc_enob_loss = p.real("adc.enob_loss");
+  c.adc_area_fixed = p.real("adc.area_fixed");
+  c.adc_area_per_level = p.real("adc.area_per_level");
+  c.adc_decision_fo4 = p.real("adc.decision_fo4");
+  c.driver_gates = p.real("driver.gates");
+  c.adder_gates_per_bit = p.real("shift_add.gates_per_bit");
+  c.sram_efficiency = p.real("sram.efficiency");
+  c.sram_swing = p.real("sram.bitline_swing");
+  c.router_gates_per_bit = p.real("noc.router_gates_per_bit");
+  c.router_area_gates_per_bit = p.real("noc.router_area_gates_per_bit");
+  c.digital_gates_per_op = p.real("digital.gates_per_op");
+  c.digital_lanes = static_cast<int>(p.integer("digital.lanes"));
+  return c;
+}
+
+namespace {
+double levels(int bits) { return std::ldexp(1.0, bits); }
+}  // namespace
+
+// Walden, IEEE JSAC 17(4):539, 1999: P = FoM 2^ENOB f_s, so one conversion costs FoM 2^ENOB.
+// Decisions: SAR one per bit plus sampling (B + 1), flash one, ramp one per code (2^B).
+ActionCost adc_conversion(const CircuitSpec& c, const TechSpec& t, int bits) {
+  const double enob = std::max(1.0, bits - c.adc_enob_loss);
+  const double decision = c.adc_decision_fo4 * t.fo4_delay;
+  double steps = bits + 1.0;
+  if (c.adc_type == AdcType::kFlash) steps = 1.0;
+  if (c.adc_type == AdcType::kRamp) steps = levels(bits);
+  return {c.adc_fom * std::exp2(enob), steps * decision};
+}
+
+// SAR and ramp: a capacitor DAC / counter of 2^B unit elements; flash: 2^B - 1 comparators, each taken as
+// 8 unit elements (a modelling choice).
+double adc_area(const CircuitSpec& c, int bits) {
+  const double per_level = c.adc_type == AdcType::kFlash ? 8.0 * c.adc_area_per_level : c.adc_area_per_level;
+  return c.adc_area_fixed + per_level * levels(bits);
+}
+
+// Leakage of the ADC's logic: NAND2 equivalents filling a tenth of its area (modelling choice).
+double adc_leakage(const CircuitSpec& c, const TechSpec& t, int bits) {
+  return 0.1 * adc_area(c, bits) / t.nand2_area * t.leakage_per_gate;
+}
+
+double cell_area(const CircuitSpec& c, const TechSpec& t) { return c.cell_area_f2 * t.feature_size * t.feature_size; }
+double cell_pitch(const CircuitSpec& c, const TechSpec& t) { return std::sqrt(cell_area(c, t)); }
+
+// A word line: its wire (cols cell pitches) and the access transistors' gates (one F-wide gate per cell),
+// charged to v: C V^2.
+double word_line_energy(const CircuitSpec& c, const TechSpec& t, int cols, double v) {
+  const double um = 1e6;
+  const double wire = t.wire_capacitance_per_um * cols * cell_pitch(c, t) * um;
+  const double gates = t.gate_capacitance_per_um * cols * t.feature_size * um;
+  return (wire + gates) * v * v;
+}
+
+double driver_energy(const CircuitSpec& c, const TechSpec& t) { return c.driver_gates * t.gate_energy; }
+double driver_area(const CircuitSpec& c, const TechSpec& t) { return c.driver_gates * t.nand2_area; }
+
+double adder_energy(const CircuitSpec& c, const TechSpec& t, int width) {
+  return c.adder_gates_per_bit * width * t.gate_energy;
+}
+double adder_area(const CircuitSpec& c, const TechSpec& t, int width) { return c.adder_gates_per_bit * width * t.nand2_area; }
+
+// CACTI-style bit line (Thoziyoor et al., CACTI 5.1, HP Labs 2008): the buffer as a square of bit cells;
+// a read swings one bit line of sqrt(bits) cells by the bit-line swing from V_dd: C_bl V_dd V_swing.
+double sram_energy_per_bit(const CircuitSpec& c, const TechSpec& t, double bytes) {
+  const double bits = std::max(1.0, 8.0 * bytes);
+  const double length_um = std::sqrt(bits) * std::sqrt(t.sram_cell_area) * 1e6;
+  return t.wire_capacitance_per_um * length_um * t.vdd * c.sram_swing;
+}
+double sram_area(const CircuitSpec& c, const TechSpec& t, double bytes) { return 8.0 * bytes * t.sram_cell_area / c.sram_efficiency; }
+// A 6T cell leaks about as much as one NAND2 equivalent (modelling choice).
+double sram_leakage(const TechSpec& t, double bytes) { return 8.0 * bytes * t.leakage_per_gate; }
+
+// A full-swing wire: C V^2 / 2 per bit (a transition on half the bits).
+double wire_energy_per_bit(const TechSpec& t, double length) {
+  return 0.5 * t.wire_capacitance_per_um * length * 1e6 * t.vdd * t.vdd;
+}
+
+// Router: input buffer write and read, crossbar and arbitration per bit as NAND2-equivalent switching
+// (a modelling choice in the spirit of ORION 2.0, Kahng et al., DATE 2009); 5 ports (4 mesh + local).
+double router_energy_per_bit(const CircuitSpec& c, const TechSpec& t) { return c.router_gates_per_bit * t.gate_energy; }
+double router_area(const CircuitSpec& c, const TechSpec& t, int flit_bits) {
+  return c.router_area_gates_per_bit * flit_bits * 5.0 * t.nand2_area;
+}
+
+double digital_energy_per_op(const CircuitSpec& c, const TechSpec& t) { return c.digital_gates_per_op * t.gate_energy; }
+double digital_area(const CircuitSpec& c, const TechSpec& t) {
+  return c.digital_gates_per_op * c.digital_lanes * t.nand2_area;
+}
+double digital_leakage(const CircuitSpec& c, const TechSpec& t) {
+  return c.digital_gates_per_op * c.digital_lanes * t.leakage_per_gate;
+}
+
+}  // namespace cimlab::ppa

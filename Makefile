@@ -1,6 +1,7 @@
 # Thin wrapper: every target sets up what it needs (scripts/bootstrap is idempotent).
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
 CIMLAB := $(BUILD_DIR)/src/cli/cimlab
 
 .PHONY: all setup build demo test bench clean
@@ -11,7 +12,7 @@ setup:
 	@scripts/bootstrap
 
 build: setup
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
 demo: build

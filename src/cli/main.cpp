@@ -1,5 +1,5 @@
 // The `cimlab` command: parses the command line, runs one subcommand, and turns library errors into
-// messages and exit codes (0 ok, 1 runtime failure, 2 bad usage or bad input).
+// messages and exit codes (0 ok, 1 runtime failure, 2 bad usage or bad input, 3 internal error: a bug).
 #include <cimlab/version.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/exceptions.h>
@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, action] : actions)
       if (sub->parsed()) return action();
+  } catch (const core::InternalError& e) {
+    std::fprintf(stderr,
+                 "internal error: %s\nThis is a bug in cimlab %s (%s), not a problem with your input; please report it "
+                 "with the command line and the config.\n",
+                 e.what(), kVersion, kGitCommit);
+    return 3;
   } catch (const core::NumericalError& e) {
     std::fprintf(stderr, "error: numerical failure: %s\n", e.what());
     return 1;

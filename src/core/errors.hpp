@@ -1,7 +1,7 @@
 #pragma once
 // Typed errors thrown by library code. Only the CLI turns them into messages and exit codes:
 // ConfigError / InputError / ModelError -> exit 2 (bad usage or bad input); NumericalError and other
-// runtime failures -> exit 1. Thread-safe: plain value types.
+// runtime failures -> exit 1; InternalError (a bug in cimlab) -> exit 3. Thread-safe: plain value types.
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,6 +42,13 @@ class InputError : public Error {
 
 // A model or component was asked for something it cannot represent (unknown type, bad shape).
 class ModelError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A programming error inside cimlab (e.g. a parameter read that was never declared): not the user's
+// fault. The CLI asks for a bug report and exits 3.
+class InternalError : public Error {
  public:
   using Error::Error;
 };

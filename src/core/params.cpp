@@ -85,7 +85,7 @@ const ParamSpec* Schema::find(const std::string& n) const {
 
 const ParamValue& Params::get(const std::string& name) const {
   const auto it = values_.find(name);
-  if (it == values_.end()) throw ModelError(fmt::format("parameter '{}' has no value", name));
+  if (it == values_.end()) throw InternalError(fmt::format("parameter '{}' has no value (never declared, or optional and read unset)", name));
   return it->second;
 }
 double Params::real(const std::string& name) const {

@@ -66,8 +66,8 @@ struct Schema {
 
 using ParamValue = std::variant<double, std::int64_t, bool, std::string, std::vector<double>>;
 
-// Validated values of one section, SI units, defaults filled in. Accessors throw ModelError when a
-// name was never declared (a programming error, not a user error).
+// Validated values of one section, SI units, defaults filled in. Accessors throw InternalError when a
+// name has no value (a programming error, not a user error).
 class Params {
  public:
   double real(const std::string& name) const;

@@ -106,3 +106,8 @@ TEST(Params, PathsAreRelativeToTheirConfigFile) {
   EXPECT_EQ(validate(cfg.root["abs"], schema, "abs.", cfg.origin, d).str("file"), "/x/y.csv");
   EXPECT_TRUE(d.empty());
 }
+
+TEST(Params, ReadingAnUndeclaredNameIsAnInternalError) {
+  cimlab::core::Params p;
+  EXPECT_THROW(p.real("never_declared"), cimlab::core::InternalError);
+}

@@ -130,11 +130,12 @@ class NeuroSimVgg8Impl : public torch::nn::Module {
   explicit NeuroSimVgg8Impl(const cimlab::nn::LayerFactory& f) {
     const std::int64_t channels[] = {3, 128, 128, 256, 256, 512, 512};
     for (int i = 0; i < 6; ++i) {
-      convs_.push_back(f.conv2d(torch::nn::Conv2dOptions(channels[i], channels[i + 1], 3).padding(1).bias(false)));
-      register_module("conv" + std::to_string(i + 1), convs_.back().ptr());
+      const std::string name = "conv" + std::to_string(i + 1);
+      convs_.push_back(f.conv2d(name, torch::nn::Conv2dOptions(channels[i], channels[i + 1], 3).padding(1).bias(false)));
+      register_module(name, convs_.back().ptr());
     }
-    fc1_ = f.linear(512 * 4 * 4, 1024, false);
-    fc2_ = f.linear(1024, 10, false);
+    fc1_ = f.linear("fc1", 512 * 4 * 4, 1024, false);
+    fc2_ = f.linear("fc2", 1024, 10, false);
     register_module("fc1", fc1_.ptr());
     register_module("fc2", fc2_.ptr());
   }

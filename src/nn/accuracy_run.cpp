@@ -17,7 +17,6 @@
 #include "nn/data.hpp"
 #include "nn/graph_model.hpp"
 #include "nn/models.hpp"
-#include "xbar/correction.hpp"
 
 namespace cimlab::nn {
 
@@ -119,7 +118,7 @@ struct Runner {
 
   // One stage on one chip: read back when resuming, else evaluated and saved.
   AccuracyRow stage(const std::string& device, const std::string& stage, torch::nn::AnyModule& net,
-                    const AnalogSpec& spec, bool budget, nlohmann::json& details) {
+                    const LayerSpecs& specs, bool budget, nlohmann::json& details) {
     const fs::path saved = out / "stages" / fmt::format("{}_{}.json", device, stage);
     AccuracyRow row;
     if (options.resume && fs::exists(saved)) {
@@ -130,7 +129,7 @@ struct Runner {
     } else {
       EvalSpec eval = cfg.eval;
       eval.error_budget = budget;
-      const EvalResult r = evaluate_chips(cfg.float_spec.model, *net.ptr(), spec, data.train, data.test, eval,
+      const EvalResult r = evaluate_chips(cfg.float_spec.model, *net.ptr(), specs, data.train, data.test, eval,
                                           cfg.float_spec.seed, options.progress);
       row = {cfg.float_spec.model.name, cfg.float_spec.dataset.name, device, stage, r.analog.mean, r.analog.std,
              r.analog.p5, float_accuracy > 0 ? r.analog.mean / float_accuracy : 0.0, r.analog.per_chip};
@@ -183,6 +182,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   f.dataset = make_dataset_spec(data);
   f.model = make_model_source(cfg.root["model"], cfg.origin, model, diags, out.resolved["model"]);
   diags.throw_if_any();
+  for (const RunChip& chip : out.chips) check_layer_rules(chip.chip, f.model);
   f.training = make_training_spec(training);
   out.hat_training = make_training_spec(hat_training);
   set_hat_options(hat, out.hat);
@@ -214,9 +214,9 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
     nlohmann::json& d = details["chips"][chip.device];
     r.add({f.model.name, f.dataset.name, chip.device, "float", r.float_accuracy, 0.0, r.float_accuracy, 1.0,
            {r.float_accuracy}});
-    AnalogSpec spec = analog_spec(chip.chip, fidelity, cfg.double_precision);
-    spec.correction = nullptr;
-    r.stage(chip.device, "analog", float_net, spec, cfg.eval.error_budget, d["analog"]);
+    const LayerSpecs specs(chip.chip, fidelity, cfg.double_precision);
+    const LayerSpecs uncorrected = specs.then(use_correction(false));
+    r.stage(chip.device, "analog", float_net, uncorrected, cfg.eval.error_budget, d["analog"]);
     TrainSpec hat = f;
     hat.training = cfg.hat_training;
     hat.hat = cfg.hat;
@@ -225,9 +225,8 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
     hat.hat.chip = chip.chip;
     torch::nn::AnyModule hat_net = r.trained(hat, "hat_" + chip.device, d["hat_training"]);
     at::set_num_threads(thread_count(f.threads));
-    r.stage(chip.device, "hat", hat_net, spec, false, d["hat"]);
-    spec.correction = std::shared_ptr<const xbar::Correction>(xbar::make_correction(chip.chip.correction));
-    r.stage(chip.device, "hat_wmc", hat_net, spec, false, d["hat_wmc"]);
+    r.stage(chip.device, "hat", hat_net, uncorrected, false, d["hat"]);
+    r.stage(chip.device, "hat_wmc", hat_net, specs.then(use_correction(true)), false, d["hat_wmc"]);
   }
   r.result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r.result;

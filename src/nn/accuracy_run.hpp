@@ -11,8 +11,9 @@
 // calibration_images), hat_training (the optimizer of the fine-tuning: train's training schema),
 // analog (eval's: fidelity, chips, calibration_images, error_budget, batch, double_precision) and
 // chips: a map from a device label to that chip's sections (array, device, mapping, adc, ir_drop,
-// correction, effects; xbar/chip_config.hpp). The hat_wmc stage uses the chip's correction section
-// (method, tolerance, ...) whether or not its `enabled` is set; the other stages run without.
+// correction, effects, and `layers:` per-layer settings, checked against the model's weight layers;
+// xbar/chip_config.hpp). The hat_wmc stage uses the correction section (method, tolerance, ...) of each
+// layer's chip whether or not its `enabled` is set; the other stages run without.
 //
 // Run folder: accuracy.json (the rows below, a list), accuracy.csv, result.json (rows, per-chip
 // accuracies, error budgets, timings, provenance), report.html, log.txt, config.resolved.yaml, and
@@ -55,7 +56,7 @@ struct RunConfig {
 std::vector<const core::Schema*> run_schemas();
 
 // Loads a run config with `--set` overrides (e.g. chips.rram.device.preset=pcm). Throws ConfigError
-// listing every problem at once.
+// listing every problem at once, then for a `layers:` rule that matches no weight layer of the model.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
 
 // One line of accuracy.json. Accuracies are fractions in [0, 1].

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@
 #include "nn/models.hpp"
 #include "xbar/adc.hpp"
 #include "xbar/array_sim.hpp"
+#include "xbar/chip_config.hpp"
 
 namespace cimlab::nn {
 
@@ -179,6 +181,7 @@ class AnalogCore {
   void set_input_range(double range) { input_range_ = range; }
   double input_range() const { return input_range_; }
   const CrossbarTiles& tiles() const { return tiles_; }
+  const AnalogSpec& spec() const { return spec_; }
 
   // How a layer multiplies: product(x, w) is the float op with flat weights w (groups out x in) on
   // inputs in the layer's layout; to_rows(x) gives the matrix rows N' x (groups in) the arrays see;
@@ -258,15 +261,55 @@ class AnalogConv2dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AnalogConv2d);
 
-// Builds every zoo model's weight layers as analog layers of one spec.
-class AnalogLayerFactory : public LayerFactory {
+// The analog spec of a chip config: its array, effects and (when enabled) correction.
+AnalogSpec analog_spec(const xbar::ChipConfig& chip, Fidelity fidelity, bool double_precision);
+
+// The analog spec of each weight layer of a network on one chip: the layer's chip (the chip's sections
+// with the matching rules of its `layers:` section applied, xbar::chip_for_layer) through analog_spec(),
+// then through each adjustment in the order added (the same for every layer: a budget row's effects, a
+// stage's correction, HAT's classes). A layer its chip keeps `digital` has no spec. Copies share the
+// chip; adjustments must not keep state between calls.
+class LayerSpecs {
  public:
-  explicit AnalogLayerFactory(AnalogSpec spec) : spec_(std::move(spec)) {}
-  torch::nn::AnyModule linear(std::int64_t in, std::int64_t out, bool bias) const override;
-  torch::nn::AnyModule conv2d(const torch::nn::Conv2dOptions& options) const override;
+  // Adjusts the spec of a layer whose chip (rules applied) is layer_chip.
+  using Adjust = std::function<void(const xbar::ChipConfig& layer_chip, AnalogSpec& spec)>;
+
+  LayerSpecs(xbar::ChipConfig chip, Fidelity fidelity, bool double_precision);
+  // Every layer `spec` (tests, benchmarks); the layer_chip adjustments see holds spec's array and
+  // effects only (no correction section).
+  LayerSpecs(AnalogSpec spec);  // NOLINT(google-explicit-constructor): one spec for all is a LayerSpecs
+
+  // This resolver with `adjust` applied after its own adjustments.
+  LayerSpecs then(Adjust adjust) const;
+  // The spec of layer `name` (LayerFactory's name); nullopt for a digital layer. Throws core::ConfigError
+  // as xbar::chip_for_layer.
+  std::optional<AnalogSpec> layer(const std::string& name) const;
 
  private:
-  AnalogSpec spec_;
+  std::shared_ptr<const xbar::ChipConfig> chip_;
+  std::shared_ptr<const AnalogSpec> uniform_;  // every layer's spec before adjustment; null: per layer
+  Fidelity fidelity_ = Fidelity::kFast;
+  bool double_precision_ = false;
+  std::vector<Adjust> adjust_;
+};
+
+// Adjustments for LayerSpecs::then. keep_effects: each layer's effects restricted to `mask`; a layer
+// left without IR drop loses its correction (there is no drop to correct). use_correction: no layer
+// corrected (on = false), or every layer with its chip's correction section whether or not that enables
+// it (on = true; needs a LayerSpecs built from a chip).
+LayerSpecs::Adjust keep_effects(xbar::EffectSet mask);
+LayerSpecs::Adjust use_correction(bool on);
+
+// Builds every weight layer of a model (zoo or GraphModel) from its own spec: an analog layer, or the
+// default float layer for a digital one.
+class AnalogLayerFactory : public LayerFactory {
+ public:
+  explicit AnalogLayerFactory(LayerSpecs specs) : specs_(std::move(specs)) {}
+  torch::nn::AnyModule linear(const std::string& name, std::int64_t in, std::int64_t out, bool bias) const override;
+  torch::nn::AnyModule conv2d(const std::string& name, const torch::nn::Conv2dOptions& options) const override;
+
+ private:
+  LayerSpecs specs_;
 };
 
 // Copies parameters and buffers by name from a float model into a model of the same architecture

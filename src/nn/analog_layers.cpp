@@ -187,12 +187,17 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
   return y;
 }
 
-torch::nn::AnyModule AnalogLayerFactory::linear(std::int64_t in, std::int64_t out, bool bias) const {
-  return torch::nn::AnyModule(AnalogLinear(spec_, in, out, bias));
+torch::nn::AnyModule AnalogLayerFactory::linear(const std::string& name, std::int64_t in, std::int64_t out,
+                                                bool bias) const {
+  const std::optional<AnalogSpec> spec = specs_.layer(name);
+  if (!spec) return LayerFactory::linear(name, in, out, bias);
+  return torch::nn::AnyModule(AnalogLinear(*spec, in, out, bias));
 }
 
-torch::nn::AnyModule AnalogLayerFactory::conv2d(const torch::nn::Conv2dOptions& options) const {
-  return torch::nn::AnyModule(AnalogConv2d(spec_, options));
+torch::nn::AnyModule AnalogLayerFactory::conv2d(const std::string& name, const torch::nn::Conv2dOptions& options) const {
+  const std::optional<AnalogSpec> spec = specs_.layer(name);
+  if (!spec) return LayerFactory::conv2d(name, options);
+  return torch::nn::AnyModule(AnalogConv2d(*spec, options));
 }
 
 void copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {

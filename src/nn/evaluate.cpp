@@ -22,7 +22,6 @@
 #include "nn/data.hpp"
 #include "nn/graph_model.hpp"
 #include "nn/models.hpp"
-#include "xbar/correction.hpp"
 
 namespace cimlab::nn {
 
@@ -32,7 +31,7 @@ namespace {
 
 constexpr std::int64_t kCalibrationBatch = 128;  // images per calibration forward
 
-// One row of the budget: a name and the effects it switches on.
+// One row of the budget: a name and the effects it leaves on (in every layer's spec).
 struct BudgetCase {
   std::string effect;
   xbar::EffectSet effects;
@@ -54,17 +53,26 @@ bool has_effect(const AnalogSpec& spec, xbar::Effect e) {
   }
 }
 
-std::vector<BudgetCase> budget_cases(const AnalogSpec& spec, bool error_budget) {
+// The budget's rows: each effect that some analog layer has on and that changes anything there, then all.
+std::vector<BudgetCase> budget_cases(const std::vector<AnalogSpec>& layers, bool error_budget) {
   std::vector<BudgetCase> cases;
-  const xbar::EffectSet& effects = spec.effects;
   if (error_budget)
     for (int i = 0; i < xbar::kEffectCount; ++i) {
       const auto e = static_cast<xbar::Effect>(i);
-      if (effects.has(e) && has_effect(spec, e))
+      auto changes = [e](const AnalogSpec& s) { return s.effects.has(e) && has_effect(s, e); };
+      if (std::any_of(layers.begin(), layers.end(), changes))
         cases.push_back({std::string(xbar::effect_name(e)), xbar::EffectSet::only(e)});
     }
-  cases.push_back({"all", effects});
+  cases.push_back({"all", xbar::EffectSet::all()});
   return cases;
+}
+
+// The specs of the model's analog layers (digital layers have none).
+std::vector<AnalogSpec> analog_layer_specs(const ModelSource& model, const LayerSpecs& specs) {
+  std::vector<AnalogSpec> out;
+  for (const std::string& name : crossbar_layer_names(model))
+    if (std::optional<AnalogSpec> s = specs.layer(name)) out.push_back(std::move(*s));
+  return out;
 }
 
 // The first `count` images of `calib`, in batches of at most kCalibrationBatch.
@@ -76,11 +84,11 @@ std::vector<torch::Tensor> calibration_batches(const Dataset& calib, std::int64_
   return batches;
 }
 
-// One chip instance of `spec` carrying the weights of `trained`, calibrated, scored on `test`.
-double chip_accuracy(const ModelSource& model, torch::nn::Module& trained, const AnalogSpec& spec,
+// One chip instance of `specs` carrying the weights of `trained`, calibrated, scored on `test`.
+double chip_accuracy(const ModelSource& model, torch::nn::Module& trained, const LayerSpecs& specs,
                      const std::vector<torch::Tensor>& calibration, const Dataset& test, std::int64_t batch,
                      std::uint64_t seed) {
-  torch::nn::AnyModule analog = build_model(model, AnalogLayerFactory(spec));
+  torch::nn::AnyModule analog = build_model(model, AnalogLayerFactory(specs));
   copy_weights(trained, *analog.ptr());
   analog.ptr()->eval();
   program_all(*analog.ptr(), seed);
@@ -131,7 +139,7 @@ double float_accuracy(torch::nn::AnyModule& model, const Dataset& test, std::int
   return test.size() ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0;
 }
 
-EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, const AnalogSpec& spec,
+EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, const LayerSpecs& specs,
                           const Dataset& calib, const Dataset& test, const EvalSpec& eval, std::uint64_t seed,
                           bool progress) {
   const auto start = std::chrono::steady_clock::now();
@@ -142,13 +150,11 @@ EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, 
   copy_weights(trained, *float_model.ptr());
   r.float_accuracy = float_accuracy(float_model, test, eval.batch);
   const std::vector<torch::Tensor> calibration = calibration_batches(calib, eval.calibration_images);
-  const std::vector<BudgetCase> cases = budget_cases(spec, eval.error_budget);
+  const std::vector<BudgetCase> cases = budget_cases(analog_layer_specs(model, specs), eval.error_budget);
   std::optional<core::Progress> bar;
   if (progress) bar.emplace("chips", static_cast<std::int64_t>(cases.size()) * eval.chips);
   for (const BudgetCase& c : cases) {
-    AnalogSpec row = spec;
-    row.effects = c.effects;
-    if (!c.effects.has(xbar::Effect::kIrDrop)) row.correction = nullptr;
+    const LayerSpecs row = specs.then(keep_effects(c.effects));
     std::vector<double> per_chip;
     for (std::int64_t i = 0; i < eval.chips; ++i) {
       per_chip.push_back(chip_accuracy(model, trained, row, calibration, test, eval.batch, chip_seed(seed, i)));
@@ -161,16 +167,6 @@ EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, 
   if (!eval.error_budget) r.budget.clear();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
-}
-
-AnalogSpec analog_spec(const xbar::ChipConfig& chip, Fidelity fidelity, bool double_precision) {
-  AnalogSpec s;
-  s.array = chip.array;
-  s.effects = chip.effects;
-  s.fidelity = fidelity;
-  s.double_precision = double_precision;
-  if (chip.correction_enabled) s.correction = xbar::make_correction(chip.correction);
-  return s;
 }
 
 nlohmann::json to_json(const ChipStats& s) {
@@ -280,6 +276,7 @@ EvalConfig load_eval_config(const std::string& path, const std::vector<std::stri
               analog.integer("batch")};
   out.resolved["seed"] = out.seed;
   out.resolved["threads"] = out.threads;
+  check_layer_rules(out.chip, out.model);
   check_checkpoint(out);
   return out;
 }
@@ -291,8 +288,8 @@ EvalResult evaluate(const EvalConfig& cfg, const EvalOptions& options) {
   torch::nn::AnyModule trained = build_model(cfg.model);
   if (!cfg.checkpoint.empty()) load_model_checkpoint(cfg.checkpoint, *trained.ptr());
   const Fidelity fidelity = cfg.fidelity == "fast" ? Fidelity::kFast : Fidelity::kExact;
-  const AnalogSpec spec = analog_spec(cfg.chip, fidelity, cfg.double_precision);
-  EvalResult r = evaluate_chips(cfg.model, *trained.ptr(), spec, data.train, data.test, cfg.eval, cfg.seed,
+  const LayerSpecs specs(cfg.chip, fidelity, cfg.double_precision);
+  EvalResult r = evaluate_chips(cfg.model, *trained.ptr(), specs, data.train, data.test, cfg.eval, cfg.seed,
                                 options.progress);
   if (options.log) {
     options.log->info("float accuracy {:.4f} on {} test images", r.float_accuracy, data.test.size());

@@ -35,8 +35,8 @@ class AnyModule;
 
 namespace cimlab::nn {
 
-struct AnalogSpec;  // nn/analog.hpp
-struct Dataset;     // nn/data.hpp
+class LayerSpecs;  // nn/analog.hpp
+struct Dataset;    // nn/data.hpp
 
 struct EvalSpec {
   std::int64_t chips = 5;                 // Monte-Carlo chip instances
@@ -72,20 +72,18 @@ ChipStats chip_stats(std::vector<double> per_chip);
 std::uint64_t chip_seed(std::uint64_t seed, std::int64_t chip);
 
 // Float accuracy of `trained` (a float model of `model`'s architecture, e.g. loaded from a checkpoint),
-// then chips x (budget rows) analog evaluations as described above. Same seed -> same numbers (for a
+// then chips x (budget rows) analog evaluations as described above, each weight layer on its own spec
+// (`specs`; a budget row restricts every layer's effects, nn::keep_effects). A row of an effect alone is
+// run when some analog layer has it on. Same seed -> same numbers (for a
 // given torch thread count). `progress` draws a core::Progress bar (on a terminal only). Throws
 // ModelError for an unknown model, chips < 1, batch < 1, calibration_images < 1 or an empty
 // calibration set.
-EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, const AnalogSpec& spec,
+EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, const LayerSpecs& specs,
                           const Dataset& calib, const Dataset& test, const EvalSpec& eval, std::uint64_t seed,
                           bool progress);
 
 // Fraction of `test` classified correctly by `model` in eval mode, `batch` images per forward.
 double float_accuracy(torch::nn::AnyModule& model, const Dataset& test, std::int64_t batch);
-
-// The analog spec of a chip config: its array, effects and (when enabled) correction.
-enum class Fidelity;  // nn/analog.hpp
-AnalogSpec analog_spec(const xbar::ChipConfig& chip, Fidelity fidelity, bool double_precision);
 
 nlohmann::json to_json(const ChipStats& s);
 // float_accuracy, analog (with ratio_to_float), budget (each row with drop = float - mean), seconds.
@@ -111,7 +109,8 @@ std::vector<const core::Schema*> eval_schemas();
 
 // Loads an eval config with `--set` overrides. Throws ConfigError listing every problem at once (a zoo
 // model needs model.checkpoint; an ONNX model may have one, else its weights are the file's), then
-// InputError when the checkpoint is missing, unreadable, or of another model or dataset than the
+// ConfigError for a `layers:` rule that matches no weight layer of the model (xbar::check_layer_rules),
+// then InputError when the checkpoint is missing, unreadable, or of another model or dataset than the
 // config names.
 EvalConfig load_eval_config(const std::string& path, const std::vector<std::string>& overrides);
 

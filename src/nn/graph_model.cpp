@@ -11,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "graph/onnx.hpp"
+#include "graph/zoo.hpp"
 #include "nn/graph_ops.hpp"
 
 namespace cimlab::nn {
@@ -235,7 +236,7 @@ class GraphCompiler {
                        .groups(groups)
                        .bias(bid >= 0);
     if (sym) options.padding(std::vector<std::int64_t>{w.pads[0], w.pads[1]});
-    torch::nn::AnyModule layer = add_layer(node, n, f_.conv2d(options));
+    torch::nn::AnyModule layer = add_layer(node, n, f_.conv2d(node.name, options));
     copy_into(*layer.ptr(), "weight", to_tensor(g_.constant_of(wid)));
     bind(wid, n, 1, param_of(*layer.ptr(), "weight"), 1.0, false);
     if (bid >= 0) {
@@ -261,7 +262,7 @@ class GraphCompiler {
     const std::int64_t k = trans_b ? bs[1] : bs[0], out = trans_b ? bs[0] : bs[1];
     const bool bias = cid >= 0 && g_.is_constant(cid) && beta != 0.0 && g_.constant_of(cid).dtype == DType::kFloat &&
                       g_.constant_of(cid).size() == out && (g_.value(cid).shape.size() == 1 || g_.value(cid).shape[0] == 1);
-    torch::nn::AnyModule layer = add_layer(node, n, f_.linear(k, out, bias));
+    torch::nn::AnyModule layer = add_layer(node, n, f_.linear(node.name, k, out, bias));
     torch::Tensor weight = to_tensor(g_.constant_of(bid));
     copy_into(*layer.ptr(), "weight", (trans_b ? weight : weight.t()) * alpha);
     bind(bid, n, 1, param_of(*layer.ptr(), "weight"), alpha, !trans_b);
@@ -283,7 +284,8 @@ class GraphCompiler {
     const bool right = g_.is_constant(g_.input(node, 1));
     const int wid = g_.input(node, right ? 1 : 0);
     const graph::Shape& ws = g_.value(wid).shape;  // K x N on the right, M x K on the left
-    torch::nn::AnyModule layer = add_layer(node, n, right ? f_.linear(ws[0], ws[1], false) : f_.linear(ws[1], ws[0], false));
+    torch::nn::AnyModule layer = add_layer(node, n, right ? f_.linear(node.name, ws[0], ws[1], false)
+                                                         : f_.linear(node.name, ws[1], ws[0], false));
     const torch::Tensor weight = to_tensor(g_.constant_of(wid));
     copy_into(*layer.ptr(), "weight", right ? weight.t() : weight);
     bind(wid, n, right ? 1 : 0, param_of(*layer.ptr(), "weight"), 1.0, right);
@@ -447,6 +449,18 @@ GraphModel load_onnx_model(const std::string& path, const LayerFactory& factory)
 }
 
 void write_back(const GraphModel& model, graph::Graph& graph) { model->write_back(graph); }
+
+std::vector<std::string> crossbar_layer_names(const ModelSource& source) {
+  const graph::Graph g = source.is_onnx() ? graph::import_onnx(source.onnx) : graph::zoo_graph(source.name);
+  std::vector<std::string> names;
+  for (const graph::Node& node : g.nodes)
+    if (graph::unit_of(g, node) == graph::Unit::kCrossbar) names.push_back(node.name);
+  return names;
+}
+
+void check_layer_rules(const xbar::ChipConfig& chip, const ModelSource& source) {
+  if (!chip.layer_rules.empty()) xbar::check_layer_rules(chip, crossbar_layer_names(source));
+}
 
 torch::nn::AnyModule build_model(const ModelSource& source, const LayerFactory& factory, ImageShape shape) {
   if (!source.is_onnx()) return make_model(source.name, factory, shape);

@@ -11,7 +11,8 @@
 //     SAME pads as an explicit zero pad before the layer); Gemm's B (K x N, or N x K with transB) as
 //     the weight N x K times alpha, a constant C of N elements as the bias times beta (other C added
 //     after the layer); MatMul's right operand K x N as the weight N x K (a left operand M x K as the
-//     weight M x K applied to the input's last two dimensions transposed);
+//     weight M x K applied to the input's last two dimensions transposed); the factory is given the
+//     node's own name (what per-layer chip settings match: the names `cimlab graph` and the mapper show);
 //   - every other node runs as torch ops (nn/graph_ops.hpp lists them); an op without an executor is a
 //     core::ModelError at construction naming the node, its op and position;
 //   - the remaining float constants are registered under their sanitised value names: as trainable
@@ -37,6 +38,7 @@
 #include "graph/graph.hpp"
 #include "nn/models.hpp"
 #include "nn/train.hpp"
+#include "xbar/chip_config.hpp"
 
 namespace cimlab::nn {
 
@@ -81,6 +83,14 @@ GraphModel load_onnx_model(const std::string& path, const LayerFactory& factory 
 // shape.side.
 torch::nn::AnyModule build_model(const ModelSource& source, const LayerFactory& factory = LayerFactory{},
                                  ImageShape shape = {});
+
+// The names the factory sees for the weight layers of a config's model, in order: the crossbar nodes of
+// the zoo model's graph (graph::zoo_graph, named as the torch modules) or of the ONNX file. What
+// per-layer chip settings are checked against (xbar::check_layer_rules). Throws as graph::import_onnx.
+std::vector<std::string> crossbar_layer_names(const ModelSource& source);
+// xbar::check_layer_rules of `chip` against those names (throws core::ConfigError for a rule that matches
+// no layer); reads no model when the chip has no rules.
+void check_layer_rules(const xbar::ChipConfig& chip, const ModelSource& source);
 
 // The fine-tuned parameters of `model` into `graph` (see GraphModelImpl::write_back); then
 // graph::export_onnx writes the fine-tuned model.

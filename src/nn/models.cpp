@@ -17,39 +17,56 @@ namespace F = torch::nn::functional;
 using torch::nn::AnyModule;
 using torch::nn::Conv2dOptions;
 
-torch::nn::AnyModule LayerFactory::linear(std::int64_t in, std::int64_t out, bool bias) const {
+torch::nn::AnyModule LayerFactory::linear(const std::string&, std::int64_t in, std::int64_t out, bool bias) const {
   return AnyModule(torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
 }
 
-torch::nn::AnyModule LayerFactory::conv2d(const Conv2dOptions& options) const {
+torch::nn::AnyModule LayerFactory::conv2d(const std::string&, const Conv2dOptions& options) const {
   return AnyModule(torch::nn::Conv2d(options));
 }
 
 namespace {
 
-// A module whose weight layers come from a factory: layer() registers a factory-made child.
+// A module whose weight layers come from a factory: linear() and conv2d() register a factory-made
+// child and give the factory its full name, this module's path (prefix) and the child's name.
 class ZooModule : public torch::nn::Module {
  protected:
-  AnyModule layer(const std::string& name, AnyModule m) {
-    register_module(name, m.ptr());
-    return m;
+  // prefix: this module's path in the model followed by '.' ("stage2_block1."); empty for the model.
+  explicit ZooModule(std::string prefix = "") : prefix_(std::move(prefix)) {}
+
+  // A linear layer with bias.
+  AnyModule linear(const LayerFactory& f, const std::string& name, std::int64_t in, std::int64_t out) {
+    return layer(name, f.linear(prefix_ + name, in, out, true));
+  }
+  AnyModule conv2d(const LayerFactory& f, const std::string& name, const Conv2dOptions& options) {
+    return layer(name, f.conv2d(prefix_ + name, options));
   }
   // 3x3 (or k x k) convolution without bias, "same" padding, as used before batch normalisation.
   AnyModule conv(const LayerFactory& f, const std::string& name, std::int64_t in, std::int64_t out, std::int64_t k,
                  std::int64_t stride = 1) {
-    return layer(name, f.conv2d(Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false)));
+    return conv2d(f, name, Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false));
   }
+  // The prefix of child module `name`.
+  std::string child(const std::string& name) const { return prefix_ + name + "."; }
   torch::nn::BatchNorm2d batch_norm(const std::string& name, std::int64_t channels) {
     return register_module(name, torch::nn::BatchNorm2d(channels));
   }
+
+ private:
+  AnyModule layer(const std::string& name, AnyModule m) {
+    register_module(name, m.ptr());
+    return m;
+  }
+
+  std::string prefix_;
 };
 
 class MlpImpl : public ZooModule {
  public:
   MlpImpl(const LayerFactory& f, ImageShape shape)
-      : fc1_(layer("fc1", f.linear(shape.channels * shape.side * shape.side, 256, true))),
-        fc2_(layer("fc2", f.linear(256, 128, true))),
-        fc3_(layer("fc3", f.linear(128, 10, true))) {}
+      : fc1_(linear(f, "fc1", shape.channels * shape.side * shape.side, 256)),
+        fc2_(linear(f, "fc2", 256, 128)),
+        fc3_(linear(f, "fc3", 128, 10)) {}
   torch::Tensor forward(torch::Tensor x) {
     x = torch::relu(fc1_.forward(x.flatten(1)));
     x = torch::relu(fc2_.forward(x));
@@ -64,11 +81,11 @@ TORCH_MODULE(Mlp);
 class LeNet5Impl : public ZooModule {
  public:
   LeNet5Impl(const LayerFactory& f, ImageShape shape)
-      : conv1_(layer("conv1", f.conv2d(Conv2dOptions(shape.channels, 6, 5).padding(2)))),
-        conv2_(layer("conv2", f.conv2d(Conv2dOptions(6, 16, 5)))),
-        fc1_(layer("fc1", f.linear(16 * side2(shape) * side2(shape), 120, true))),
-        fc2_(layer("fc2", f.linear(120, 84, true))),
-        fc3_(layer("fc3", f.linear(84, 10, true))) {}
+      : conv1_(conv2d(f, "conv1", Conv2dOptions(shape.channels, 6, 5).padding(2))),
+        conv2_(conv2d(f, "conv2", Conv2dOptions(6, 16, 5))),
+        fc1_(linear(f, "fc1", 16 * side2(shape) * side2(shape), 120)),
+        fc2_(linear(f, "fc2", 120, 84)),
+        fc3_(linear(f, "fc3", 84, 10)) {}
   // Side of the feature maps after the second pooling: 28 -> 14 -> 10 -> 5.
   static std::int64_t side2(ImageShape shape) { return (shape.side / 2 - 4) / 2; }
   torch::Tensor forward(torch::Tensor x) {
@@ -93,8 +110,8 @@ class Vgg8Impl : public ZooModule {
       convs_.push_back(conv(f, fmt::format("conv{}", i + 1), channels[i], channels[i + 1], 3));
       norms_.push_back(batch_norm(fmt::format("bn{}", i + 1), channels[i + 1]));
     }
-    fc1_ = layer("fc1", f.linear(128 * side * side, 256, true));
-    fc2_ = layer("fc2", f.linear(256, 10, true));
+    fc1_ = linear(f, "fc1", 128 * side * side, 256);
+    fc2_ = linear(f, "fc2", 256, 10);
   }
   torch::Tensor forward(torch::Tensor x) {
     for (std::size_t i = 0; i < convs_.size(); ++i) {
@@ -114,8 +131,9 @@ TORCH_MODULE(Vgg8);
 // Basic residual block: two 3x3 conv + BN; a 1x1 conv + BN projection when the shape changes.
 class BasicBlockImpl : public ZooModule {
  public:
-  BasicBlockImpl(const LayerFactory& f, std::int64_t in, std::int64_t out, std::int64_t stride)
-      : conv1_(conv(f, "conv1", in, out, 3, stride)),
+  BasicBlockImpl(const LayerFactory& f, std::string prefix, std::int64_t in, std::int64_t out, std::int64_t stride)
+      : ZooModule(std::move(prefix)),
+        conv1_(conv(f, "conv1", in, out, 3, stride)),
         bn1_(batch_norm("bn1", out)),
         conv2_(conv(f, "conv2", out, out, 3)),
         bn2_(batch_norm("bn2", out)) {
@@ -150,11 +168,12 @@ class ResNet20Impl : public ZooModule {
       const std::int64_t out = 16 << stage;
       for (int b = 0; b < 3; ++b) {
         const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
-        blocks_.push_back(register_module(fmt::format("stage{}_block{}", stage + 1, b + 1), BasicBlock(f, in, out, stride)));
+        const std::string name = fmt::format("stage{}_block{}", stage + 1, b + 1);
+        blocks_.push_back(register_module(name, BasicBlock(f, child(name), in, out, stride)));
         in = out;
       }
     }
-    fc_ = layer("fc", f.linear(64, 10, true));
+    fc_ = linear(f, "fc", 64, 10);
   }
   torch::Tensor forward(torch::Tensor x) {
     x = torch::relu(stem_bn_->forward(stem_.forward(x)));
@@ -173,9 +192,10 @@ TORCH_MODULE(ResNet20);
 // Multi-head self-attention on N x T x dim tokens; QK^T and AV are digital tensor products.
 class AttentionImpl : public ZooModule {
  public:
-  AttentionImpl(const LayerFactory& f, std::int64_t dim, std::int64_t heads)
-      : heads_(heads), head_dim_(dim / heads), scale_(1.0 / std::sqrt(static_cast<double>(dim / heads))),
-        qkv_(layer("qkv", f.linear(dim, 3 * dim, true))), proj_(layer("proj", f.linear(dim, dim, true))) {}
+  AttentionImpl(const LayerFactory& f, std::string prefix, std::int64_t dim, std::int64_t heads)
+      : ZooModule(std::move(prefix)), heads_(heads), head_dim_(dim / heads),
+        scale_(1.0 / std::sqrt(static_cast<double>(dim / heads))),
+        qkv_(linear(f, "qkv", dim, 3 * dim)), proj_(linear(f, "proj", dim, dim)) {}
   torch::Tensor forward(const torch::Tensor& x) {
     const std::int64_t n = x.size(0), t = x.size(1);
     const torch::Tensor qkv = qkv_.forward(x).reshape({n, t, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
@@ -194,12 +214,13 @@ TORCH_MODULE(Attention);
 // Pre-norm transformer encoder block: x + Attn(LN(x)), then x + MLP(LN(x)).
 class EncoderBlockImpl : public ZooModule {
  public:
-  EncoderBlockImpl(const LayerFactory& f, std::int64_t dim, std::int64_t heads, std::int64_t hidden)
-      : norm1_(register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})))),
-        attention_(register_module("attention", Attention(f, dim, heads))),
+  EncoderBlockImpl(const LayerFactory& f, std::string prefix, std::int64_t dim, std::int64_t heads, std::int64_t hidden)
+      : ZooModule(std::move(prefix)),
+        norm1_(register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})))),
+        attention_(register_module("attention", Attention(f, child("attention"), dim, heads))),
         norm2_(register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})))),
-        mlp1_(layer("mlp1", f.linear(dim, hidden, true))),
-        mlp2_(layer("mlp2", f.linear(hidden, dim, true))) {}
+        mlp1_(linear(f, "mlp1", dim, hidden)),
+        mlp2_(linear(f, "mlp2", hidden, dim)) {}
   torch::Tensor forward(torch::Tensor x) {
     x = x + attention_->forward(norm1_->forward(x));
     return x + mlp2_.forward(torch::gelu(mlp1_.forward(norm2_->forward(x))));
@@ -220,14 +241,16 @@ class VitImpl : public ZooModule {
   // Patches of side / 4 pixels (7 x 7 for 28 x 28 images): always 16 tokens.
   VitImpl(const LayerFactory& f, ImageShape shape)
       : patch_(shape.side / kGrid),
-        patch_embed_(layer("patch_embed", f.linear(shape.channels * patch_ * patch_, kDim, true))) {
+        patch_embed_(linear(f, "patch_embed", shape.channels * patch_ * patch_, kDim)) {
     torch::NoGradGuard no_grad;
     class_token_ = register_parameter("class_token", torch::randn({1, 1, kDim}) * 0.02);
     position_ = register_parameter("position_embed", torch::randn({1, kTokens + 1, kDim}) * 0.02);
-    for (int i = 0; i < kDepth; ++i)
-      blocks_.push_back(register_module(fmt::format("block{}", i + 1), EncoderBlock(f, kDim, kHeads, kHidden)));
+    for (int i = 0; i < kDepth; ++i) {
+      const std::string name = fmt::format("block{}", i + 1);
+      blocks_.push_back(register_module(name, EncoderBlock(f, child(name), kDim, kHeads, kHidden)));
+    }
     norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({kDim})));
-    head_ = layer("head", f.linear(kDim, 10, true));
+    head_ = linear(f, "head", kDim, 10);
   }
   torch::Tensor forward(const torch::Tensor& images) {
     const std::int64_t n = images.size(0);

@@ -34,13 +34,17 @@
 namespace cimlab::nn {
 
 // Makes the weight layers of a model. The default makes float torch::nn::Linear / Conv2d; the analog
-// engine overrides both. Implementations must return modules whose forward takes and returns one
-// tensor, and must not keep references to the models they serve. Must be callable from one thread.
+// engine overrides both. `name` is the layer's full name: its module path in the model as registered
+// ("conv1", "stage2_block1.shortcut_conv", "block3.attention.qkv"; graph/zoo.hpp names the IR nodes
+// alike), or for an imported graph the node's name (nn/graph_model.hpp); per-layer chip settings
+// (xbar/chip_config.hpp's `layers:`) match it. Implementations must return modules whose forward takes
+// and returns one tensor, and must not keep references to the models they serve. Must be callable from
+// one thread.
 class LayerFactory {
  public:
   virtual ~LayerFactory() = default;
-  virtual torch::nn::AnyModule linear(std::int64_t in, std::int64_t out, bool bias) const;
-  virtual torch::nn::AnyModule conv2d(const torch::nn::Conv2dOptions& options) const;
+  virtual torch::nn::AnyModule linear(const std::string& name, std::int64_t in, std::int64_t out, bool bias) const;
+  virtual torch::nn::AnyModule conv2d(const std::string& name, const torch::nn::Conv2dOptions& options) const;
 };
 
 // Input images of a model: channels x side x side.

@@ -193,6 +193,7 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   out.spec.model = make_model_source(cfg.root["model"], cfg.origin, model, diags, out.resolved["model"]);
   load_hat(cfg, out, diags);
   diags.throw_if_any();
+  if (out.spec.hat.enabled) check_layer_rules(out.spec.hat.chip, out.spec.model);
   out.resolved["seed"] = out.spec.seed;
   out.resolved["threads"] = out.spec.threads;
   return out;
@@ -413,18 +414,14 @@ EpochMetrics train_epoch(Session& s, int epoch, bool progress) {
   return m;
 }
 
-// The analog twin of the model for HAT: the chip's effects restricted to the HAT classes, fast fidelity.
+// The analog twin of the model for HAT: each layer's chip (its `layers:` rules applied; digital layers
+// stay float), its effects restricted to the HAT classes, no correction, fast fidelity.
 torch::nn::AnyModule make_net(const TrainSpec& spec) {
   if (!spec.hat.enabled) return build_model(spec.model);
-  AnalogSpec a;
-  a.array = spec.hat.chip.array;
-  a.fidelity = Fidelity::kFast;
-  a.effects = xbar::EffectSet::none();
-  for (int e = 0; e < xbar::kEffectCount; ++e) {
-    const auto effect = static_cast<xbar::Effect>(e);
-    a.effects.set(effect, spec.hat.chip.effects.has(effect) && spec.hat.classes.has(effect));
-  }
-  return build_model(spec.model, AnalogLayerFactory(a));
+  const LayerSpecs specs = LayerSpecs(spec.hat.chip, Fidelity::kFast, false)
+                               .then(keep_effects(spec.hat.classes))
+                               .then(use_correction(false));
+  return build_model(spec.model, AnalogLayerFactory(specs));
 }
 
 // HAT start: the float weights of hat.from, one chip instance for the per-epoch test, input and ADC

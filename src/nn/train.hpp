@@ -67,7 +67,8 @@ struct TrainingSpec {
 // the configured chip (fast fidelity) and every training step draws the cheap non-ideality classes
 // afresh (nn::HatNoise: quantisation, programming variation, read noise, stuck cells; the inputs see
 // input quantisation and the cell I-V), restricted to the chip's effects. IR drop and drift are left
-// to evaluation (and to weight-mapping correction).
+// to evaluation (and to weight-mapping correction). Each layer has its own chip under the chip's
+// `layers:` rules; a `digital` layer stays float and draws nothing.
 //
 // Start: the float checkpoint `from` (same model and dataset); input ranges are calibrated on its
 // activations over the first calibration_images training images. Progressive (the CoMN schedule,
@@ -119,7 +120,8 @@ ModelSource make_model_source(const YAML::Node& section, const core::Origin& ori
 // Torch intra-op threads for a `threads` setting: the value itself, or every core for 0.
 int thread_count(int requested);
 
-// Loads a train config with `--set` overrides. Throws ConfigError listing every problem at once.
+// Loads a train config with `--set` overrides. Throws ConfigError listing every problem at once, then
+// (with hat) for a `layers:` rule that matches no weight layer of the model.
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
 
 struct EpochMetrics {

@@ -1,6 +1,7 @@
 // The model zoo: output shapes, parameter counts, and that every weight layer comes from the factory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -67,18 +68,21 @@ TEST(ModelZooShapes, Vgg8AtCifarShapeAndShapesAModelCannotTake) {
 INSTANTIATE_TEST_SUITE_P(All, ModelZoo, ::testing::ValuesIn(model_names()),
                          [](const auto& info) { return info.param; });
 
-// Counts what it makes, and makes float layers like the default.
+// Counts what it makes and records the names it is given, and makes float layers like the default.
 class CountingFactory : public LayerFactory {
  public:
-  torch::nn::AnyModule linear(std::int64_t in, std::int64_t out, bool bias) const override {
+  torch::nn::AnyModule linear(const std::string& name, std::int64_t in, std::int64_t out, bool bias) const override {
     ++linear_;
-    return LayerFactory::linear(in, out, bias);
+    names_.push_back(name);
+    return LayerFactory::linear(name, in, out, bias);
   }
-  torch::nn::AnyModule conv2d(const torch::nn::Conv2dOptions& options) const override {
+  torch::nn::AnyModule conv2d(const std::string& name, const torch::nn::Conv2dOptions& options) const override {
     ++conv_;
-    return LayerFactory::conv2d(options);
+    names_.push_back(name);
+    return LayerFactory::conv2d(name, options);
   }
   mutable int linear_ = 0, conv_ = 0;
+  mutable std::vector<std::string> names_;
 };
 
 TEST(LayerFactory, EveryWeightLayerComesFromTheFactory) {
@@ -98,6 +102,29 @@ TEST(LayerFactory, EveryWeightLayerComesFromTheFactory) {
             << name << ": " << m.key() << "." << p.key() << " in " << type;
     }
   }
+}
+
+// The factory learns each layer's full name: its module path as registered (so the weight is
+// "<name>.weight"), which is also the name of its crossbar node in the model's graph (what `layers:`
+// rules match, in the mapper as in the accuracy engine).
+TEST(LayerFactory, LearnsEachLayersModulePathWhichIsItsGraphNodeName) {
+  for (const auto& name : model_names()) {
+    CountingFactory f;
+    torch::nn::AnyModule model = make_model(name, f);
+    std::set<std::string> modules;
+    for (const auto& m : model.ptr()->named_modules("", false)) modules.insert(m.key());
+    for (const std::string& layer : f.names_) EXPECT_EQ(modules.count(layer), 1u) << name << ": " << layer;
+    std::vector<std::string> sorted = f.names_, graph_names = crossbar_layer_names(ModelSource(name));
+    std::sort(sorted.begin(), sorted.end());
+    std::sort(graph_names.begin(), graph_names.end());
+    EXPECT_EQ(sorted, graph_names) << name;
+  }
+  CountingFactory f;
+  make_model("resnet20", f);
+  EXPECT_NE(std::find(f.names_.begin(), f.names_.end(), "stage2_block1.shortcut_conv"), f.names_.end());
+  CountingFactory v;
+  make_model("vit", v);
+  EXPECT_NE(std::find(v.names_.begin(), v.names_.end(), "block3.attention.qkv"), v.names_.end());
 }
 
 TEST(ModelZooNames, UnknownModelSuggestsTheClosest) {

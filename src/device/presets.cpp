@@ -1,30 +1,19 @@
 #include "device/presets.hpp"
 
-#include <cimlab/version.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
+
+#include "core/presets.hpp"
 
 namespace cimlab::device {
 
 namespace fs = std::filesystem;
 
-std::string presets_dir() {
-  if (const char* env = std::getenv("CIMLAB_CONFIG_DIR"); env && *env) return (fs::path(env) / "devices").string();
-  return (fs::path(kSourceDir) / "configs" / "devices").string();
-}
-
-std::vector<std::string> preset_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(presets_dir(), ec))
-    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::string presets_dir() { return core::presets_dir("devices"); }
+std::vector<std::string> preset_names() { return core::preset_names("devices"); }
 
 namespace {
 // Loads the preset named by `preset` (a name or a .yaml path relative to the config's folder).

@@ -1,13 +1,13 @@
 // The macro / tile / chip sections and the mapper's own settings (see mapper/hierarchy.hpp).
 #include "mapper/hierarchy.hpp"
 
-#include <cimlab/version.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
+
+#include "core/presets.hpp"
 
 namespace cimlab::mapper {
 
@@ -159,19 +159,8 @@ MapperSections load_hierarchy(const YAML::Node& root, const core::Origin& origin
   return m;
 }
 
-std::string chip_presets_dir() {
-  if (const char* env = std::getenv("CIMLAB_CONFIG_DIR"); env && *env) return (fs::path(env) / "chips").string();
-  return (fs::path(kSourceDir) / "configs" / "chips").string();
-}
-
-std::vector<std::string> chip_preset_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(chip_presets_dir(), ec))
-    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::string chip_presets_dir() { return core::presets_dir("chips"); }
+std::vector<std::string> chip_preset_names() { return core::preset_names("chips"); }
 
 YAML::Node apply_chip_preset(const YAML::Node& root, const core::Origin& origin, core::Diagnostics& diags) {
   const YAML::Node chip = root["chip"];

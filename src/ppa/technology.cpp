@@ -1,15 +1,14 @@
 // The technology section and its node presets (see ppa/technology.hpp).
 #include "ppa/technology.hpp"
 
-#include <cimlab/version.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 
 #include "core/config.hpp"
+#include "core/presets.hpp"
 
 namespace cimlab::ppa {
 
@@ -40,19 +39,8 @@ const core::Schema& technology_schema() {
   return s;
 }
 
-std::string tech_presets_dir() {
-  if (const char* env = std::getenv("CIMLAB_CONFIG_DIR"); env && *env) return (fs::path(env) / "tech").string();
-  return (fs::path(kSourceDir) / "configs" / "tech").string();
-}
-
-std::vector<std::string> tech_preset_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(tech_presets_dir(), ec))
-    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::string tech_presets_dir() { return core::presets_dir("tech"); }
+std::vector<std::string> tech_preset_names() { return core::preset_names("tech"); }
 
 namespace {
 

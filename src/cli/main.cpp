@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   add(&cli::setup_graph);
   add(&cli::setup_map);
   add(&cli::setup_ppa);
+  add(&cli::setup_silicon);
 #ifdef CIMLAB_HAVE_TORCH
   add(&cli::setup_train);
   add(&cli::setup_eval);

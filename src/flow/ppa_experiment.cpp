@@ -17,6 +17,8 @@ const core::Schema& workload_schema() {
        ParamSpec::integer("cols", "", "mvm: matrix columns (outputs)").at_least(1).at_most(1 << 20),
        ParamSpec::integer("input_bits", "", "mvm: input resolution (default mapping.input_bits)").at_least(1).at_most(16),
        ParamSpec::integer("weight_bits", "", "mvm: weight resolution (default mapping.weight_bits)").at_least(1).at_most(16),
+       ParamSpec::integer("vectors", "1", "mvm: independent input vectors per inference (positions; copies run them at once)")
+           .at_least(1).at_most(1 << 20),
        ParamSpec::real("input_density", core::Dim::kNone, "0.5",
                        "share of input digits that drive a row (bit-serial: 1 bits; multilevel: mean squared digit)")
            .at_least(0).at_most(1),
@@ -34,15 +36,15 @@ mapper::NetworkRequest mvm_network(const core::Params& w, const xbar::ChipConfig
   l.op = "Gemm";
   l.rows = w.integer("rows");
   l.cols = w.integer("cols");
-  l.positions = 1;
-  l.macs = l.rows * l.cols;
-  l.output_elements = l.cols;
+  l.positions = w.integer("vectors");
+  l.macs = l.rows * l.cols * l.positions;
+  l.output_elements = l.cols * l.positions;
   l.mapping = chip.array.mapping;
   if (w.has("input_bits")) l.mapping.input_bits = static_cast<int>(w.integer("input_bits"));
   if (w.has("weight_bits")) l.mapping.weight_bits = static_cast<int>(w.integer("weight_bits"));
   l.adc_bits = chip.array.adc.bits;
   net.layers.push_back(l);
-  net.input_elements = l.rows;
+  net.input_elements = l.rows * l.positions;
   return net;
 }
 
@@ -53,8 +55,8 @@ void check_workload(const core::Params& w, const YAML::Node& root, const core::O
   if (mvm && root["model"])
     diags.add(core::at(root["model"], origin, "workload type mvm runs one macro: remove the 'model' section"));
   if (!mvm)
-    for (const char* key : {"rows", "cols", "input_bits", "weight_bits"})
-      if (w.has(key))
+    for (const char* key : {"rows", "cols", "input_bits", "weight_bits", "vectors"})
+      if (root["workload"] && root["workload"][key])
         diags.add(core::at(root["workload"][key], origin,
                            fmt::format("'workload.{}' applies to workload type mvm (a network brings its own shapes)", key)));
 }
@@ -62,18 +64,19 @@ void check_workload(const core::Params& w, const YAML::Node& root, const core::O
 }  // namespace
 
 std::vector<const core::Schema*> ppa_schemas() {
-  return {&ppa::technology_schema(), &ppa::circuits_schema(), &workload_schema()};
+  return {&ppa::technology_schema(), &ppa::circuits_schema(), &workload_schema(), &silicon_schema()};
 }
 
 PpaExperiment load_ppa_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   PpaExperiment exp;
   core::Diagnostics diags;
   const core::ConfigFile cfg =
-      read_chip_config(path, overrides, {"technology", "circuits", "workload"}, exp.map, diags);
+      read_chip_config(path, overrides, {"technology", "circuits", "workload", "silicon"}, exp.map, diags);
   YAML::Node& resolved = exp.map.resolved;
-  exp.ppa.tech = ppa::load_technology(cfg.root, cfg.origin, diags, resolved);
+  exp.ppa.tech = ppa::at_supply(ppa::load_technology(cfg.root, cfg.origin, diags, resolved));
   exp.ppa.circuits = ppa::load_circuits(cfg.root, cfg.origin, diags, resolved);
   const core::Params w = core::validate_section(cfg, "workload", workload_schema(), diags, resolved);
+  exp.silicon = load_silicon(cfg, diags, resolved, exp.has_silicon);
   if (diags.empty()) check_workload(w, cfg.root, cfg.origin, diags);
   diags.throw_if_any();
   exp.mvm = w.str("type") == "mvm";
@@ -107,6 +110,9 @@ nlohmann::json ppa_json(const PpaExperiment& exp, const PpaRun& run) {
   out["chip"]["technology"] = exp.ppa.tech.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(exp.ppa.tech.node);
   out["workload"] = exp.mvm ? "mvm" : "network";
   out["mapping"] = map_json(exp.map, run.net, run.mapping);
+  if (exp.has_silicon)
+    out["silicon"] = {{"source", exp.silicon.source}, {"role", exp.silicon.role}, {"kind", exp.silicon.kind},
+                      {"published", exp.silicon.figures}, {"error", silicon_errors(exp.silicon, out["totals"])}};
   return out;
 }
 
@@ -126,6 +132,13 @@ std::string ppa_text(const PpaExperiment& exp, const PpaRun& run) {
                    "{:.4g} TOPS, {:.4g} TOPS/W, {:.4g} TOPS/mm2\n",
                    t.area_m2 * 1e6, t.energy_per_inference_j, t.latency_s, t.throughput_inferences_per_s, t.limited_by,
                    t.tops, t.tops_per_w, t.tops_per_mm2);
+  if (exp.has_silicon) {
+    const nlohmann::json totals = ppa::to_json(run.result)["totals"];
+    s += fmt::format("published ({}, {}): {}\n", exp.silicon.kind, exp.silicon.source, exp.silicon.notes);
+    for (const auto& [name, e] : silicon_errors(exp.silicon, totals))
+      s += fmt::format("  {:<24} published {:>11.4g}  model {:>11.4g}  error {:+.1f}%\n", name, exp.silicon.figures.at(name),
+                       totals[name].get<double>(), 100.0 * e);
+  }
   return s;
 }
 

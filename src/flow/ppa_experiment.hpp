@@ -5,13 +5,17 @@
 // silicon macros are reported.
 // Result JSON (the contract): {model, chip, feasible, totals, components, layers, provenance}; see
 // ppa/estimate.hpp for the keys of totals, components and layers. `mapping` holds the mapping as
-// `cimlab map` reports it.
+// `cimlab map` reports it; `silicon` the published figures and the model's signed errors when the
+// config has a `silicon:` section (flow/silicon.hpp).
+// mvm workload: `vectors` independent products per inference (default 1); with pipeline.mode latency
+// the layer is copied onto that many arrays, as a multi-core chip runs all its cores at once.
 #include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
 
 #include "flow/map_experiment.hpp"
+#include "flow/silicon.hpp"
 #include "ppa/estimate.hpp"
 
 namespace cimlab::flow {
@@ -21,9 +25,11 @@ struct PpaExperiment {
   ppa::PpaSpec ppa;
   bool mvm = false;                 // workload type mvm: one macro on repeated matrix-vector products
   mapper::NetworkRequest mvm_net;   // the mvm workload as a one-layer network
+  bool has_silicon = false;         // the config has a `silicon:` section (published figures)
+  SiliconReference silicon;
 };
 
-std::vector<const core::Schema*> ppa_schemas();  // technology, circuits, workload
+std::vector<const core::Schema*> ppa_schemas();  // technology, circuits, workload, silicon
 
 // Loads and validates a ppa config with `--set` overrides. Throws ConfigError listing every problem.
 PpaExperiment load_ppa_experiment(const std::string& path, const std::vector<std::string>& overrides);

@@ -24,7 +24,17 @@ const core::Schema& macro_schema() {
            .at_most(1 << 20),
        ParamSpec::integer("row_drivers", "0", "input drivers (DACs) per macro; 0 = one per array row")
            .at_least(0)
-           .at_most(1 << 20)}};
+           .at_most(1 << 20),
+       ParamSpec::integer("parallel_rows", "0",
+                          "rows read together into one conversion (partial parallel read; 0 = all rows of the array). "
+                          "Mapping and PPA; the accuracy engine converts whole arrays")
+           .at_least(0)
+           .at_most(1 << 20),
+       ParamSpec::choice("combine", {"none", "polarities", "slices"}, "none",
+                         "what the columns sum in analog before a conversion: none (every column converted), polarities "
+                         "(a differential pair subtracted: one conversion per slice), slices (slices and polarities "
+                         "binary-weighted, e.g. C-2C ladders: one conversion per output); an offset mapping's reference column is "
+                         "then subtracted in analog too. Mapping and PPA")}};
   return s;
 }
 
@@ -107,6 +117,12 @@ PipelineMode pipeline_mode(const std::string& s) {
   return PipelineMode::kArea;
 }
 
+AnalogCombine combine_of(const std::string& s) {
+  if (s == "polarities") return AnalogCombine::kPolarities;
+  if (s == "slices") return AnalogCombine::kSlices;
+  return AnalogCombine::kNone;
+}
+
 PlacementMethod placement_method(const std::string& s) {
   if (s == "snake") return PlacementMethod::kSnake;
   if (s == "row_major") return PlacementMethod::kRowMajor;
@@ -143,7 +159,8 @@ MapperSections load_hierarchy(const YAML::Node& root, const core::Origin& origin
   const core::Params placement = section("placement", placement_schema());
   MapperSections m;
   if (diags.items().size() != before) return m;
-  m.hierarchy.macro = {as_int(macro, "arrays"), as_int(macro, "adcs"), as_int(macro, "row_drivers")};
+  m.hierarchy.macro = {as_int(macro, "arrays"), as_int(macro, "adcs"), as_int(macro, "row_drivers"),
+                       as_int(macro, "parallel_rows"), combine_of(macro.str("combine"))};
   m.hierarchy.tile = {as_int(tile, "macros"),         tile.real("input_buffer"),
                       tile.real("output_buffer"),     tile.real("accumulation_buffer"),
                       tile.str("interconnect") == "bus" ? Interconnect::kBus : Interconnect::kHTree,

@@ -22,10 +22,15 @@ namespace cimlab::mapper {
 
 enum class Interconnect { kHTree, kBus };
 
+// What a macro's columns sum in analog before one conversion (see macro_schema's `combine`).
+enum class AnalogCombine { kNone, kPolarities, kSlices };
+
 struct MacroSpec {
   int arrays = 1;       // arrays per macro
   int adcs = 16;        // ADCs per macro, shared by the macro's arrays' columns
   int row_drivers = 0;  // input drivers / DACs per macro; 0 = one per array row
+  int parallel_rows = 0;  // rows read together into one conversion; 0 = all rows of the array
+  AnalogCombine combine = AnalogCombine::kNone;
 };
 
 struct TileSpec {

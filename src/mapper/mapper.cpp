@@ -19,6 +19,14 @@ std::int64_t block_cols(const xbar::Layout& unit, std::int64_t n) {
   return n * unit.slices * unit.polarities + (unit.reference ? 1 : 0);
 }
 
+// Physical columns summed into one conversion: a differential pair (polarities), or all of an output's
+// columns (slices).
+std::int64_t columns_per_conversion(const xbar::Layout& unit, AnalogCombine combine) {
+  if (combine == AnalogCombine::kSlices) return static_cast<std::int64_t>(unit.slices) * unit.polarities;
+  if (combine == AnalogCombine::kPolarities) return unit.polarities;
+  return 1;
+}
+
 // Partition of one copy (copies, tiles and cycles are set later).
 LayerMapping partition(const LayerRequest& l, int index, const MapSpec& spec) {
   LayerMapping m;
@@ -40,18 +48,29 @@ LayerMapping partition(const LayerRequest& l, int index, const MapSpec& spec) {
   } else {
     m.arrays_per_copy = l.groups * m.row_blocks * m.col_blocks;
   }
-  // Per step of one copy: every row block converts all its columns; every column block drives its rows.
+  // Per step of one copy: every row block converts all its columns, once per read of parallel_rows rows;
+  // every column block drives its rows.
+  const std::int64_t P = spec.hierarchy.macro.parallel_rows > 0 ? spec.hierarchy.macro.parallel_rows : R;
+  const std::int64_t reads = m.groups_per_array > 1 ? ceil_div(l.rows, P)
+                                                    : (l.rows / R) * ceil_div(R, P) + ceil_div(l.rows % R, P);
   const std::int64_t refs = unit.reference ? 1 : 0, width = l.cols * m.slices * m.polarities;
   const std::int64_t blocks_per_group = m.groups_per_array > 1 ? 1 : m.col_blocks;
-  m.columns_converted = l.groups * (m.groups_per_array > 1 ? width + refs : m.row_blocks * (width + m.col_blocks * refs));
+  m.columns_read = l.groups * reads * (m.groups_per_array > 1 ? width + refs : width + m.col_blocks * refs);
+  // Combined in analog, a reference column is subtracted before the conversion too.
+  const std::int64_t merged = columns_per_conversion(unit, spec.hierarchy.macro.combine);
+  const std::int64_t own_refs = merged > 1 ? 0 : refs;
+  m.columns_converted = l.groups * reads * (width / merged + (m.groups_per_array > 1 ? 1 : m.col_blocks) * own_refs);
   m.rows_driven = l.groups * l.rows * blocks_per_group;
   m.cells_read = m.weight_cells + l.groups * l.rows * blocks_per_group * refs;
   // The rectangle an array's blocks span (all of it for layers over several arrays).
   const std::int64_t per_array = std::min<std::int64_t>(m.groups_per_array, l.groups);
   m.rows_used = std::min<std::int64_t>(R, l.rows * per_array);
   m.cols_used = std::min<std::int64_t>(C, block_cols(unit, std::min(l.cols, m.outputs_per_array)) * per_array);
-  // An array step converts the used columns on the macro's shared ADCs.
-  m.conversion_cycles = ceil_div(m.cols_used * spec.hierarchy.macro.arrays, spec.hierarchy.macro.adcs);
+  // An array step reads its used rows parallel_rows at a time and converts the used columns on the macro's
+  // shared ADCs after each read.
+  m.row_reads = ceil_div(m.rows_used, P);
+  const std::int64_t converted = ceil_div(m.cols_used - refs * per_array, merged) + own_refs * per_array;
+  m.conversion_cycles = m.row_reads * ceil_div(converted * spec.hierarchy.macro.arrays, spec.hierarchy.macro.adcs);
   m.input_cycles = l.mapping.input_cycles();
   return m;
 }

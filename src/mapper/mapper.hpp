@@ -21,7 +21,10 @@
 //
 // Pipeline. Layers run as a pipeline over inferences. One step of an array drives its rows with one
 // input digit and converts its used columns on the macro's shared ADCs: ceil(columns used x
-// macro.arrays / macro.adcs) conversion cycles. A layer needs positions x input cycles steps per
+// macro.arrays / macro.adcs) conversion cycles; with macro.parallel_rows = P (partial parallel read) it
+// reads its rows P at a time and converts after each read: ceil(rows used / P) times as many. With
+// macro.combine a differential pair (polarities) or all columns of an output (slices) are summed in
+// analog into one conversion (mapping and PPA; the accuracy engine converts every column). A layer needs positions x input cycles steps per
 // inference (bit-serial: B_in; multilevel: ceil(B_in / B_dac)); its copies split the positions:
 //   stage_cycles = ceil(positions / copies) x input_cycles x conversion_cycles.
 // cycles_per_inference = the slowest stage, or the busiest shared array of packed layers (the sum of
@@ -69,11 +72,13 @@ struct LayerMapping {
   std::int64_t macros = 0, tiles = 0;    // all copies
   std::int64_t weight_cells = 0;         // cells holding weights, one copy: groups rows cols S P
   std::int64_t cells_read = 0;           // cells driven per step of one copy: weights and reference columns
-  std::int64_t columns_converted = 0;    // ADC conversions per step of one copy (every row block's columns)
+  std::int64_t columns_read = 0;         // physical columns read per step of one copy (every row block's, per read)
+  std::int64_t columns_converted = 0;    // ADC conversions per step of one copy (columns_read / analog combining)
   std::int64_t rows_driven = 0;          // row drivers active per step of one copy (a row per column block)
   double utilisation = 0;                // weight cells / cells of the arrays used
   int input_cycles = 1;
-  std::int64_t conversion_cycles = 1;    // per array step (ADC sharing)
+  std::int64_t row_reads = 1;            // reads per array step (partial parallel read: rows / parallel_rows)
+  std::int64_t conversion_cycles = 1;    // per array step (ADC sharing, times row_reads)
   std::int64_t stage_cycles = 0;
   int unit = -1;                         // placement unit (Mapping::units)
   int bin = -1;                          // packed layers: the shared array (index into Mapping::bins)

@@ -28,6 +28,7 @@ nlohmann::json layer_json(const LayerRequest& l, const LayerMapping& m) {
           {"utilisation", m.utilisation},
           {"positions", l.positions},
           {"input_cycles", m.input_cycles},
+          {"row_reads", m.row_reads},
           {"conversion_cycles", m.conversion_cycles},
           {"macs", l.macs},
           {"signed", offset ? "offset" : "differential"},

@@ -16,12 +16,32 @@ const core::Schema& circuits_schema() {
       "circuits", "the circuit components' parameters (PPA); defaults are modelling choices stated in ppa/circuits.cpp",
       {ParamSpec::real("cell.area_f2", Dim::kNone, "12", "one cell's footprint in F^2 (1T1R ~6-12, crossbar 4)").at_least(1).at_most(1e4),
        ParamSpec::real("array.read_time", Dim::kTime, "10 ns", "one input digit's read of an array (row pulse)").above(0).at_most(1e-3),
+       ParamSpec::real("array.bitline_swing", Dim::kVoltage, "0 V",
+                       "a column line's voltage swing per read (0: clamped at virtual ground, current-mode sensing; "
+                       "precharged or charge-domain columns swing)").at_least(0).at_most(5),
+       ParamSpec::real("array.wordline_voltage", Dim::kVoltage, "0 V",
+                       "swing of a word line (the access devices' gates); 0 = the supply").at_least(0).at_most(10),
+       ParamSpec::choice("array.sensing", {"current", "charge", "voltage"}, "current",
+                         "current: DC read current through the cells (V^2 G t); charge: per-cell compute capacitors "
+                         "(charge-domain SRAM macros, C V^2 per active cell); voltage: the columns settle on the "
+                         "sense capacitors (no DC current; only the lines' charging, array.bitline_swing)"),
+       ParamSpec::real("cell.capacitance", Dim::kCapacitance, "1 fF", "compute capacitor per cell (charge sensing; a metal-fringe capacitor of about a femtofarad)")
+           .at_least(0).at_most(1e-12),
        ParamSpec::choice("adc.type", {"sar", "flash", "ramp"}, "sar", "ADC architecture"),
-       ParamSpec::real("adc.fom", Dim::kEnergy, "10 fJ", "Walden figure of merit: energy per conversion step").above(0).at_most(1e-9),
+       ParamSpec::real("adc.fom", Dim::kEnergy, "10 fJ",
+                       "Walden figure of merit of a SAR conversion step at the node's nominal supply").above(0).at_most(1e-9),
        ParamSpec::real("adc.enob_loss", Dim::kNone, "0.5", "bits lost to noise and distortion: ENOB = bits - loss").at_least(0).below(4),
        ParamSpec::real("adc.area_fixed", Dim::kArea, "300 um2", "ADC area independent of resolution").at_least(0).at_most(1e-6),
        ParamSpec::real("adc.area_per_level", Dim::kArea, "2 um2", "ADC area per code level (capacitor DAC unit, comparator)").at_least(0).at_most(1e-6),
        ParamSpec::real("adc.decision_fo4", Dim::kNone, "10", "one comparator decision, in FO4 delays").above(0).at_most(1e4),
+       ParamSpec::real("adc.conversion_time", Dim::kTime, "0 s",
+                       "one conversion, when the converter's published time is known (0: decisions x FO4 delays)").at_least(0).at_most(1e-3),
+       ParamSpec::boolean("adc.sample_hold", "false",
+                          "a sample-and-hold per column: the next read overlaps the conversions (an array step takes the "
+                          "longer of the two instead of their sum)"),
+       ParamSpec::boolean("driver.pulse_coded", "false",
+                          "input digits are trains of unit pulses (pulse count or pulse width): a digit of value v takes v "
+                          "pulses of array.read_time; activity then counts pulses (input_density = mean digit / full scale)"),
        ParamSpec::real("driver.gates", Dim::kNone, "10", "NAND2 equivalents per row driver (level shifter and buffer)").at_least(0).at_most(1e5),
        ParamSpec::real("shift_add.gates_per_bit", Dim::kNone, "10", "NAND2 equivalents per bit of shift-and-add (adder and register)").at_least(0).at_most(1e4),
        ParamSpec::real("sram.efficiency", Dim::kNone, "0.7", "bit-cell area / buffer area").above(0).at_most(1),
@@ -41,6 +61,11 @@ CircuitSpec load_circuits(const YAML::Node& root, const core::Origin& origin, co
   if (diags.items().size() != before) return c;
   c.cell_area_f2 = p.real("cell.area_f2");
   c.read_time = p.real("array.read_time");
+  c.bitline_swing = p.real("array.bitline_swing");
+  c.wordline_voltage = p.real("array.wordline_voltage");
+  const std::string& sensing = p.str("array.sensing");
+  c.sensing = sensing == "charge" ? Sensing::kCharge : sensing == "voltage" ? Sensing::kVoltage : Sensing::kCurrent;
+  c.cell_capacitance = p.real("cell.capacitance");
   const std::string& type = p.str("adc.type");
   c.adc_type = type == "flash" ? AdcType::kFlash : type == "ramp" ? AdcType::kRamp : AdcType::kSar;
   c.adc_fom = p.real("adc.fom");
@@ -48,6 +73,9 @@ CircuitSpec load_circuits(const YAML::Node& root, const core::Origin& origin, co
   c.adc_area_fixed = p.real("adc.area_fixed");
   c.adc_area_per_level = p.real("adc.area_per_level");
   c.adc_decision_fo4 = p.real("adc.decision_fo4");
+  c.adc_conversion_time = p.real("adc.conversion_time");
+  c.sample_hold = p.boolean("adc.sample_hold");
+  c.pulse_coded = p.boolean("driver.pulse_coded");
   c.driver_gates = p.real("driver.gates");
   c.adder_gates_per_bit = p.real("shift_add.gates_per_bit");
   c.sram_efficiency = p.real("sram.efficiency");
@@ -63,15 +91,21 @@ namespace {
 double levels(int bits) { return std::ldexp(1.0, bits); }
 }  // namespace
 
-// Walden, IEEE JSAC 17(4):539, 1999: P = FoM 2^ENOB f_s, so one conversion costs FoM 2^ENOB.
-// Decisions: SAR one per bit plus sampling (B + 1), flash one, ramp one per code (2^B).
+// Walden, IEEE JSAC 17(4):539, 1999: P = FoM 2^ENOB f_s, so one SAR conversion costs FoM 2^ENOB. The
+// figure of merit is taken as a SAR's (and as node-independent: converters' capacitors are sized by noise
+// and matching, not by the node); the other types pay per comparator operation relative to its B + 1
+// decisions (a first-order rule, cimlab's): flash 2^B - 1 comparators, ramp (and counting / CCO
+// converters) 2^B steps. The figure of merit holds at the node's nominal supply (C V^2: scaled by
+// (supply / vdd)^2). Time: SAR B + 1 decisions, flash one, ramp 2^B.
 ActionCost adc_conversion(const CircuitSpec& c, const TechSpec& t, int bits) {
   const double enob = std::max(1.0, bits - c.adc_enob_loss);
   const double decision = c.adc_decision_fo4 * t.fo4_delay;
-  double steps = bits + 1.0;
-  if (c.adc_type == AdcType::kFlash) steps = 1.0;
-  if (c.adc_type == AdcType::kRamp) steps = levels(bits);
-  return {c.adc_fom * std::exp2(enob), steps * decision};
+  const double sar_steps = bits + 1.0;
+  double steps = sar_steps, operations = sar_steps;
+  if (c.adc_type == AdcType::kFlash) steps = 1.0, operations = levels(bits) - 1.0;
+  if (c.adc_type == AdcType::kRamp) steps = operations = levels(bits);
+  return {c.adc_fom * t.energy_scale * std::exp2(enob) * operations / sar_steps,
+          c.adc_conversion_time > 0 ? c.adc_conversion_time : steps * decision};
 }
 
 // SAR and ramp: a capacitor DAC / counter of 2^B unit elements; flash: 2^B - 1 comparators, each taken as
@@ -90,12 +124,28 @@ double cell_area(const CircuitSpec& c, const TechSpec& t) { return c.cell_area_f
 double cell_pitch(const CircuitSpec& c, const TechSpec& t) { return std::sqrt(cell_area(c, t)); }
 
 // A word line: its wire (cols cell pitches) and the access transistors' gates (one F-wide gate per cell),
-// charged to v: C V^2.
-double word_line_energy(const CircuitSpec& c, const TechSpec& t, int cols, double v) {
+// charged to its swing: C V^2.
+double word_line_energy(const CircuitSpec& c, const TechSpec& t, int cols) {
   const double um = 1e6;
+  const double v = c.wordline_voltage > 0 ? c.wordline_voltage : t.vdd;
   const double wire = t.wire_capacitance_per_um * cols * cell_pitch(c, t) * um;
   const double gates = t.gate_capacitance_per_um * cols * t.feature_size * um;
   return (wire + gates) * v * v;
+}
+
+double cell_read_energy(const CircuitSpec& c, const TechSpec& t, double v_read, double g, double t_read) {
+  if (c.sensing == Sensing::kVoltage) return 0.0;
+  if (c.sensing == Sensing::kCharge) return c.cell_capacitance * t.vdd * t.vdd;
+  return v_read * v_read * g * t_read;
+}
+
+// A column line: its wire (rows cell pitches) and one access device's drain per cell (taken as the gate
+// capacitance of a 3F-wide device), charged by the swing from the supply: C V_swing V_dd.
+double bit_line_energy(const CircuitSpec& c, const TechSpec& t, int rows) {
+  const double um = 1e6;
+  const double wire = t.wire_capacitance_per_um * rows * cell_pitch(c, t) * um;
+  const double drains = t.gate_capacitance_per_um * rows * 3.0 * t.feature_size * um;
+  return (wire + drains) * c.bitline_swing * t.vdd;
 }
 
 double driver_energy(const CircuitSpec& c, const TechSpec& t) { return c.driver_gates * t.gate_energy; }
@@ -109,6 +159,7 @@ double adder_area(const CircuitSpec& c, const TechSpec& t, int width) { return c
 // CACTI-style bit line (Thoziyoor et al., CACTI 5.1, HP Labs 2008): the buffer as a square of bit cells;
 // a read swings one bit line of sqrt(bits) cells by the bit-line swing from V_dd: C_bl V_dd V_swing.
 double sram_energy_per_bit(const CircuitSpec& c, const TechSpec& t, double bytes) {
+  if (bytes <= 0) return 0.0;  // no buffer: the data stream in and out directly
   const double bits = std::max(1.0, 8.0 * bytes);
   const double length_um = std::sqrt(bits) * std::sqrt(t.sram_cell_area) * 1e6;
   return t.wire_capacitance_per_um * length_um * t.vdd * c.sram_swing;

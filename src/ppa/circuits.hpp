@@ -6,8 +6,9 @@
 // (ppa/estimate.hpp) multiplies action counts by these costs, so every total is a sum one can audit.
 //
 // Models (first order, each with its source in circuits.cpp):
-//   array      read energy sum V^2 G t over the conducting cells; word-line charging C_wl V^2; cell area
-//              in F^2
+//   array      read energy sum V^2 G t over the conducting cells; word-line charging C_wl V^2; bit-line
+//              charging C_bl V_swing V_dd per conversion (charge-domain or precharged columns); cell
+//              area in F^2
 //   row driver NAND2-equivalent gates per driver, switching once per row activation
 //   ADC        Walden figure of merit: E = FoM 2^ENOB per conversion; SAR: B + 1 bit decisions, area
 //              fixed + per level (capacitor DAC); flash: one decision, 2^B - 1 comparators; ramp: 2^B
@@ -27,16 +28,27 @@
 namespace cimlab::ppa {
 
 enum class AdcType { kSar, kFlash, kRamp };
+// How an array's columns are read: a DC current through the cells (resistive cells, I V t energy),
+// charge on per-cell capacitors (charge-domain SRAM macros: C V^2 per active cell, no DC current), or
+// voltage-mode (columns settle on the sense capacitors: no DC current, only the lines' charging).
+enum class Sensing { kCurrent, kCharge, kVoltage };
 
 struct CircuitSpec {
   double cell_area_f2 = 12;            // one cell, in F^2
   double read_time = 10e-9;            // s, one input digit's read of an array
+  double bitline_swing = 0;            // V, a column line's swing per read (0: clamped, current mode)
+  double wordline_voltage = 0;         // V, the word line's (access gates') swing; 0 = the supply
+  Sensing sensing = Sensing::kCurrent;
+  double cell_capacitance = 1e-15;     // F, a compute capacitor per cell (charge sensing)
   AdcType adc_type = AdcType::kSar;
-  double adc_fom = 10e-15;             // J per conversion step (Walden)
+  double adc_fom = 10e-15;             // J per conversion step (Walden) at the nominal supply
   double adc_enob_loss = 0.5;          // bits: ENOB = bits - loss
   double adc_area_fixed = 300e-12;     // m2
   double adc_area_per_level = 2e-12;   // m2 per code level (2^B)
   double adc_decision_fo4 = 10;        // one comparator decision, in FO4 delays
+  double adc_conversion_time = 0;      // s, one conversion when given (a published converter); 0 = derived
+  bool sample_hold = false;            // the next read overlaps the conversions (sample-and-hold per column)
+  bool pulse_coded = false;            // input digits as trains of unit pulses (pulse count / PWM)
   double driver_gates = 10;            // NAND2 equivalents per row driver
   double adder_gates_per_bit = 10;     // NAND2 equivalents per bit of shift-and-add (adder + register)
   double sram_efficiency = 0.7;        // bit-cell area / buffer area
@@ -66,8 +78,13 @@ double adc_leakage(const CircuitSpec& c, const TechSpec& t, int bits);
 double cell_area(const CircuitSpec& c, const TechSpec& t);
 double cell_pitch(const CircuitSpec& c, const TechSpec& t);
 
-// Word-line charging of one row activation of a row of `cols` cells at voltage v (J).
-double word_line_energy(const CircuitSpec& c, const TechSpec& t, int cols, double v);
+// Word-line charging of one row activation of a row of `cols` cells (J), at array.wordline_voltage.
+double word_line_energy(const CircuitSpec& c, const TechSpec& t, int cols);
+// Bit-line charging of one read of a column of `rows` cells (J): 0 unless the column swings.
+double bit_line_energy(const CircuitSpec& c, const TechSpec& t, int rows);
+// One active cell's read (J): V^2 G t through it (current sensing), its compute capacitor charged to the
+// supply (charge sensing), nothing of its own (voltage sensing).
+double cell_read_energy(const CircuitSpec& c, const TechSpec& t, double v_read, double g, double t_read);
 // One row driver activation (J) and a driver's area (m2).
 double driver_energy(const CircuitSpec& c, const TechSpec& t);
 double driver_area(const CircuitSpec& c, const TechSpec& t);
@@ -76,7 +93,7 @@ double driver_area(const CircuitSpec& c, const TechSpec& t);
 double adder_energy(const CircuitSpec& c, const TechSpec& t, int width);
 double adder_area(const CircuitSpec& c, const TechSpec& t, int width);
 
-// SRAM buffer of `bytes`: energy per bit read or written (J), area (m2), leakage (W).
+// SRAM buffer of `bytes`: energy per bit read or written (J), area (m2), leakage (W); all 0 for 0 bytes.
 double sram_energy_per_bit(const CircuitSpec& c, const TechSpec& t, double bytes);
 double sram_area(const CircuitSpec& c, const TechSpec& t, double bytes);
 double sram_leakage(const TechSpec& t, double bytes);

@@ -45,8 +45,9 @@ Tile tile_of(const mapper::MapSpec& spec, const PpaSpec& p) {
   tile.adc = {0, adcs * adc_area(c, p.adc_bits), 0, adcs * adc_leakage(c, t, p.adc_bits)};
   tile.shift_add = {0, adcs * adder_area(c, t, width), 0, adcs * c.adder_gates_per_bit * width * t.leakage_per_gate};
   tile.buffers = {0, sram_area(c, t, buffer_bytes), 0, sram_leakage(t, buffer_bytes)};
-  tile.router = {0, router_area(c, t, h.mesh.flit_bits), 0,
-                 c.router_area_gates_per_bit * h.mesh.flit_bits * 5.0 * t.leakage_per_gate};
+  if (h.tiles() > 1)  // a mesh of one tile has no links
+    tile.router = {0, router_area(c, t, h.mesh.flit_bits), 0,
+                   c.router_area_gates_per_bit * h.mesh.flit_bits * 5.0 * t.leakage_per_gate};
   return tile;
 }
 
@@ -63,13 +64,19 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
   const CircuitSpec& c = p.circuits;
   const auto& h = spec.hierarchy;
   const double steps = static_cast<double>(l.positions) * m.input_cycles;  // over all copies
-  const double density = p.activity.input_density;
+  // Pulse-coded digits: a read is a train of up to 2^b - 1 unit pulses, and activity counts pulses.
+  const double pulses = c.pulse_coded ? std::exp2(l.mapping.input_digit_bits()) - 1.0 : 1.0;
+  const double density = p.activity.input_density * pulses;
   const double g_mean = p.g_min + p.activity.weight_density * (p.g_max - p.g_min);
   const ActionCost conversion = adc_conversion(c, t, l.adc_bits);
   LayerCost out;
-  out.energy["array"] = steps * (static_cast<double>(m.cells_read) * density * p.v_read * p.v_read * g_mean * c.read_time +
-                                 static_cast<double>(m.rows_driven) * density * word_line_energy(c, t, spec.array_cols, p.v_read));
-  out.energy["row_drivers"] = steps * static_cast<double>(m.rows_driven) * density * driver_energy(c, t);
+  const int line_rows = static_cast<int>(std::min<std::int64_t>(l.rows, spec.array_rows));
+  out.energy["array"] = steps * (static_cast<double>(m.cells_read) * density * cell_read_energy(c, t, p.v_read, g_mean, c.read_time) +
+                                 static_cast<double>(m.rows_driven) * density * word_line_energy(c, t, spec.array_cols) +
+                                 static_cast<double>(m.columns_read) * pulses * bit_line_energy(c, t, line_rows));
+  // A driver switches once per activation; a multilevel DAC's B_dac-bit ladder about B_dac times as much.
+  const double dac = l.mapping.input == xbar::InputMode::kMultilevel ? l.mapping.input_digit_bits() : 1.0;
+  out.energy["row_drivers"] = steps * static_cast<double>(m.rows_driven) * density * dac * driver_energy(c, t);
   const double conversions = steps * static_cast<double>(m.columns_converted);
   out.energy["adc"] = conversions * conversion.energy;
   out.energy["shift_add"] = conversions * adder_energy(c, t, accumulator_width(l, l.adc_bits));
@@ -81,8 +88,11 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
   const double slot = std::max(conversion.time, 1.0 / h.mesh.clock);
   const double per_copy_steps =
       static_cast<double>((l.positions + m.copies - 1) / m.copies) * static_cast<double>(m.input_cycles);
-  out.read_time = per_copy_steps * c.read_time;
+  out.read_time = per_copy_steps * static_cast<double>(m.row_reads) * pulses * c.read_time;
   out.convert_time = per_copy_steps * static_cast<double>(m.conversion_cycles) * slot;
+  if (c.sample_hold) {  // reads overlap conversions: the longer of the two per step (charged to it)
+    (out.read_time >= out.convert_time ? out.convert_time : out.read_time) = 0.0;
+  }
   out.stage_time = out.read_time + out.convert_time;
   return out;
 }
@@ -118,7 +128,7 @@ PpaResult estimate(const mapper::NetworkRequest& net, const mapper::MapSpec& spe
   comp["buffers"] = {0, tiles * tile.buffers.area_m2, 0, tiles * tile.buffers.leakage_w};
   comp["noc"] = {0, tiles * tile.router.area_m2, 0, tiles * tile.router.leakage_w};
   comp["global_buffer"] = {0, sram_area(c, t, h.mesh.global_buffer), 0, sram_leakage(t, h.mesh.global_buffer)};
-  comp["digital"] = {0, digital_area(c, t), 0, digital_leakage(c, t)};
+  if (!net.digital.empty()) comp["digital"] = {0, digital_area(c, t), 0, digital_leakage(c, t)};
 
   // Crossbar layers: dynamic energy and stage times.
   double interval = 0, macs = 0;

@@ -5,16 +5,22 @@
 // layers plus one "shared" entry (the network on chip, global buffer, digital units, leakage, and tiles
 // no layer uses).
 //
-// Time: a layer's array step takes read_time + conversion_cycles x max(ADC conversion, 1 / clock); its
+// Time: a layer's array step takes row_reads x read_time + conversion_cycles x max(ADC conversion,
+// 1 / clock) (row_reads > 1 with a partial parallel read, macro.parallel_rows); its
 // stage ceil(positions / copies) x input cycles x that. The pipeline's interval is the slowest of: any
 // stage, any shared array of packed layers, the digital units (all digital operations / lanes / clock),
 // the busiest mesh link (its bits / flit bits / clock). latency = the stages in sequence plus the digital
 // work and the mesh's hops (3 cycles per hop). Throughput = 1 / interval; TOPS counts 2 operations per
 // multiply-accumulate of the crossbar layers.
 // Energy per inference: dynamic energy of every action plus leakage x interval.
+// Present only where used: routers on a mesh of more than one tile, digital units where the network has
+// digital operations, SRAM buffers of non-zero size (a macro measured alone: set them to 0 B).
 // Activity: input_density is the fraction of input digits that drive a row (bit-serial: the share of 1
 // bits; multilevel: the mean squared digit, as a fraction of full scale); weight_density places the mean
 // cell conductance at G_min + weight_density (G_max - G_min). Both are stated defaults unless measured.
+// Pulse-coded inputs (circuits driver.pulse_coded): a digit is a train of up to 2^b - 1 unit pulses of
+// read_time each; input_density is then the mean digit over full scale, and reads, word lines and drivers
+// cost per pulse. With adc.sample_hold a step takes the longer of its reads and its conversions.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -33,7 +39,7 @@ struct Activity {
 };
 
 struct PpaSpec {
-  TechSpec tech;
+  TechSpec tech;  // at its operating supply (ppa::at_supply)
   CircuitSpec circuits;
   Activity activity;
   double g_min = 1e-6, g_max = 1e-4, v_read = 0.2;  // the device's window and read voltage

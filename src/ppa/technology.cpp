@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/config.hpp"
@@ -21,7 +22,10 @@ const core::Schema& technology_schema() {
       "technology", "the CMOS node: supply, delays, capacitances, areas ('node' takes configs/tech/<node>.yaml)",
       {ParamSpec::string("node", "", "a node preset (e.g. 22nm); its values sit under the keys given here"),
        ParamSpec::real("feature_size", Dim::kLength, "", "feature size F").above(0).at_most(1e-5).mandatory(),
-       ParamSpec::real("vdd", Dim::kVoltage, "", "nominal supply").above(0).at_most(5).mandatory(),
+       ParamSpec::real("vdd", Dim::kVoltage, "", "nominal supply (the node's constants hold at it)").above(0).at_most(5).mandatory(),
+       ParamSpec::real("supply", Dim::kVoltage, "", "operating supply (default vdd): energies scale with its square, delays by the alpha-power law")
+           .above(0).at_most(5),
+       ParamSpec::real("vth", Dim::kVoltage, "0.3 V", "threshold voltage, for the delay's dependence on the supply").at_least(0).below(5),
        ParamSpec::real("fo4_delay", Dim::kTime, "", "fan-out-of-4 inverter delay").above(0).at_most(1e-8).mandatory(),
        ParamSpec::real("gate_capacitance_per_um", Dim::kCapacitance, "", "gate capacitance per um of transistor width")
            .above(0).at_most(1e-12).mandatory(),
@@ -33,8 +37,11 @@ const core::Schema& technology_schema() {
        ParamSpec::real("nand2_area", Dim::kArea, "", "one NAND2-equivalent gate").above(0).at_most(1e-9).mandatory(),
        ParamSpec::real("gate_energy", Dim::kEnergy, "", "energy of one NAND2-equivalent switching event")
            .above(0).at_most(1e-12).mandatory(),
-       ParamSpec::real("leakage_per_gate", Dim::kPower, "", "leakage of one NAND2-equivalent gate")
-           .at_least(0).at_most(1e-3).mandatory(),
+       ParamSpec::real("off_current_per_um", Dim::kCurrent, "10 nA",
+                       "off-state leakage current per um of transistor width (at vdd); a gate leaks through two devices of width 3F")
+           .at_least(0).at_most(1e-3),
+       ParamSpec::real("leakage_per_gate", Dim::kPower, "", "leakage of one NAND2-equivalent gate (default: from off_current_per_um)")
+           .at_least(0).at_most(1e-3),
        ParamSpec::real("dff_energy", Dim::kEnergy, "", "energy of one flip-flop toggle").above(0).at_most(1e-12).mandatory()}};
   return s;
 }
@@ -91,6 +98,12 @@ TechSpec load_technology(const YAML::Node& root, const core::Origin& origin, cor
   if (p.has("node")) t.node = p.str("node");
   t.feature_size = p.real("feature_size");
   t.vdd = p.real("vdd");
+  t.supply = p.has("supply") ? p.real("supply") : t.vdd;
+  t.vth = p.real("vth");
+  if (t.supply <= t.vth)
+    diags.add(core::at(root["technology"], origin,
+                       fmt::format("technology.supply {} must exceed the threshold vth {}", core::format_quantity(t.supply, Dim::kVoltage),
+                                   core::format_quantity(t.vth, Dim::kVoltage))));
   t.fo4_delay = p.real("fo4_delay");
   t.gate_capacitance_per_um = p.real("gate_capacitance_per_um");
   t.wire_capacitance_per_um = p.real("wire_capacitance_per_um");
@@ -98,9 +111,27 @@ TechSpec load_technology(const YAML::Node& root, const core::Origin& origin, cor
   t.sram_cell_area = p.real("sram_cell_area");
   t.nand2_area = p.real("nand2_area");
   t.gate_energy = p.real("gate_energy");
-  t.leakage_per_gate = p.real("leakage_per_gate");
+  // Two devices of width 3F off at vdd (the rule the node files used to state per node).
+  t.leakage_per_gate = p.has("leakage_per_gate") ? p.real("leakage_per_gate")
+                                                 : p.real("off_current_per_um") * 2.0 * 3.0 * t.feature_size * 1e6 * t.vdd;
   t.dff_energy = p.real("dff_energy");
   return t;
+}
+
+// Alpha-power law (Sakurai and Newton 1990): delay ~ V / (V - Vth)^1.3.
+TechSpec at_supply(const TechSpec& t) {
+  if (t.supply == t.vdd) return t;
+  constexpr double kAlpha = 1.3;
+  const double v = t.supply / t.vdd;
+  const auto delay = [&](double supply) { return supply / std::pow(supply - t.vth, kAlpha); };
+  TechSpec s = t;
+  s.vdd = t.supply;
+  s.energy_scale = v * v;
+  s.gate_energy *= v * v;
+  s.dff_energy *= v * v;
+  s.leakage_per_gate *= v;
+  s.fo4_delay *= delay(t.supply) / delay(t.vdd);
+  return s;
 }
 
 }  // namespace cimlab::ppa

@@ -201,3 +201,98 @@ TEST(Ppa, ConfigProblemsAreReported) {
 
 }  // namespace
 }  // namespace cimlab::ppa
+
+namespace cimlab::ppa {
+namespace {
+
+TEST(Technology, SupplyScalesEnergiesLeakageAndDelays) {
+  TechSpec t;  // defaults: vdd 0.8 V, vth 0.3 V
+  EXPECT_EQ(at_supply(t).gate_energy, t.gate_energy);
+  t.supply = 0.4;
+  const TechSpec low = at_supply(t);
+  EXPECT_DOUBLE_EQ(low.vdd, 0.4);
+  EXPECT_DOUBLE_EQ(low.gate_energy, 0.25 * t.gate_energy);
+  EXPECT_DOUBLE_EQ(low.dff_energy, 0.25 * t.dff_energy);
+  EXPECT_DOUBLE_EQ(low.leakage_per_gate, 0.5 * t.leakage_per_gate);
+  // Alpha-power law: (0.4 / 0.1^1.3) / (0.8 / 0.5^1.3).
+  EXPECT_NEAR(low.fo4_delay / t.fo4_delay, (0.4 / std::pow(0.1, 1.3)) / (0.8 / std::pow(0.5, 1.3)), 1e-12);
+  EXPECT_GT(low.fo4_delay, t.fo4_delay);
+}
+
+// One 128 x 16 product (8-bit weights, 2-bit cells, differential: 64 columns) on one array of kChip.
+Design one_product() {
+  Design s = setup("lenet5");
+  mapper::LayerRequest l = s.net.layers[0];
+  l.name = "mvm";
+  l.rows = 128, l.cols = 16, l.groups = 1, l.positions = 1, l.macs = 128 * 16, l.output_elements = 16;
+  s.net.layers = {l};
+  s.net.digital.clear();
+  s.net.traffic.clear();
+  return s;
+}
+
+TEST(Ppa, PartialParallelReadConvertsEachGroupOfRows) {
+  Design s = one_product();
+  const mapper::Mapping all = mapper::map_network(s.net, s.spec);
+  s.spec.hierarchy.macro.parallel_rows = 32;
+  const mapper::Mapping part = mapper::map_network(s.net, s.spec);
+  EXPECT_EQ(all.layers[0].row_reads, 1);
+  EXPECT_EQ(part.layers[0].row_reads, 4);
+  EXPECT_EQ(part.layers[0].columns_converted, 4 * all.layers[0].columns_converted);
+  EXPECT_EQ(part.layers[0].conversion_cycles, 4 * all.layers[0].conversion_cycles);
+  const PpaResult a = estimate(s.net, s.spec, all, s.ppa), b = estimate(s.net, s.spec, part, s.ppa);
+  EXPECT_NEAR(component(b, "adc", &Cost::energy_j), 4 * component(a, "adc", &Cost::energy_j),
+              1e-9 * component(b, "adc", &Cost::energy_j));
+  EXPECT_NEAR(component(b, "array", &Cost::latency_s), 4 * component(a, "array", &Cost::latency_s), 1e-18);
+}
+
+TEST(Ppa, AnalogCombiningConvertsOncePerSliceOrOutput) {
+  Design s = one_product();  // 16 outputs x 4 slices x 2 polarities = 128 columns
+  const auto conversions = [&](mapper::AnalogCombine c) {
+    s.spec.hierarchy.macro.combine = c;
+    return mapper::map_network(s.net, s.spec).layers[0].columns_converted;
+  };
+  EXPECT_EQ(conversions(mapper::AnalogCombine::kNone), 128);
+  EXPECT_EQ(conversions(mapper::AnalogCombine::kPolarities), 64);
+  EXPECT_EQ(conversions(mapper::AnalogCombine::kSlices), 16);
+  EXPECT_EQ(mapper::map_network(s.net, s.spec).layers[0].columns_read, 128);  // every column is still read
+}
+
+TEST(Ppa, PulseCodedInputsAndSampleHold) {
+  Design s = one_product();
+  s.ppa.circuits.adc_conversion_time = 3e-9;
+  s.ppa.tech.leakage_per_gate = 0;  // dynamic energy only
+  const auto step = [&](const Design& d) {
+    const mapper::Mapping m = mapper::map_network(d.net, d.spec);
+    return estimate(d.net, d.spec, m, d.ppa).layers[0].second.latency_s / m.layers[0].input_cycles;
+  };
+  const double cycles = static_cast<double>(mapper::map_network(s.net, s.spec).layers[0].conversion_cycles);
+  EXPECT_NEAR(step(s), s.ppa.circuits.read_time + cycles * 3e-9, 1e-18);  // read, then the conversions
+  Design held = s;
+  held.ppa.circuits.sample_hold = true;  // the next read overlaps them
+  EXPECT_NEAR(step(held), std::max(s.ppa.circuits.read_time, cycles * 3e-9), 1e-18);
+  Design pulses = s;
+  for (auto& l : pulses.net.layers) l.mapping.input = xbar::InputMode::kMultilevel, l.mapping.dac_bits = 4, l.mapping.input_bits = 4;
+  Design one_shot = pulses;
+  pulses.ppa.circuits.pulse_coded = true;  // a 4-bit digit: up to 15 unit pulses
+  EXPECT_NEAR(step(pulses) - step(one_shot), 14 * s.ppa.circuits.read_time, 1e-18);
+  EXPECT_NEAR(component(run(pulses), "row_drivers", &Cost::energy_j), 15 * component(run(one_shot), "row_drivers", &Cost::energy_j),
+              1e-9 * component(run(pulses), "row_drivers", &Cost::energy_j));
+}
+
+TEST(Ppa, ChargeSensingCostsCapacitorsNotCurrent) {
+  Design s = one_product();
+  s.ppa.circuits.sensing = Sensing::kCharge;
+  s.ppa.circuits.cell_capacitance = 1e-15;
+  const double e1 = component(run(s), "array", &Cost::energy_j);
+  s.ppa.circuits.cell_capacitance = 2e-15;
+  const double e2 = component(run(s), "array", &Cost::energy_j);
+  s.ppa.g_max *= 10;  // no DC current: the window does not matter
+  EXPECT_DOUBLE_EQ(component(run(s), "array", &Cost::energy_j), e2);
+  // 128 x 128 weight cells (one copy; kChip has no reference columns), half of the inputs on, 8 input cycles:
+  // the extra femtofarad costs cells x density x cycles x V^2.
+  EXPECT_NEAR(e2 - e1, 128.0 * 128 * 0.5 * 8 * 1e-15 * s.ppa.tech.vdd * s.ppa.tech.vdd, 1e-9 * e2);
+}
+
+}  // namespace
+}  // namespace cimlab::ppa

@@ -33,10 +33,11 @@ std::string accuracy_csv(const nn::EvalResult& r) {
 }
 
 void print_table(const nn::EvalResult& r, std::size_t chips) {
-  fmt::print("float accuracy  {:.2f}%\n", 100 * r.float_accuracy);
-  fmt::print("analog ({} chips): mean {:.2f}%  std {:.2f}%  p5 {:.2f}%  ratio to float {:.4f}\n", chips,
-             100 * r.analog.mean, 100 * r.analog.std, 100 * r.analog.p5,
-             r.float_accuracy > 0 ? r.analog.mean / r.float_accuracy : 0.0);
+  fmt::print("float accuracy  {:.2f}% on {} test images\n", 100 * r.float_accuracy, r.images);
+  fmt::print("analog ({} chips): mean {:.2f}% (95% CI {:.2f} to {:.2f}%)  std {:.2f}%  p5 {:.2f}%  ratio to float "
+             "{:.4f}\n",
+             chips, 100 * r.analog.mean, 100 * r.analog.ci95_low, 100 * r.analog.ci95_high, 100 * r.analog.std,
+             100 * r.analog.p5, r.float_accuracy > 0 ? r.analog.mean / r.float_accuracy : 0.0);
   if (r.budget.empty()) return;
   fmt::print("\nerror budget (each effect alone; all = every configured effect)\n");
   fmt::print("  {:<14} {:>8} {:>8} {:>8} {:>10}\n", "effect", "mean", "std", "p5", "drop");

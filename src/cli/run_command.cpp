@@ -34,20 +34,24 @@ int run(const RunArgs& a) {
   options.resume = a.resume;
   options.log = &run.log();
   options.on_row = [](const nn::AccuracyRow& r) {
-    fmt::print("  {:<12} {:<8} mean {:6.2f}%  std {:5.2f}%  p5 {:6.2f}%  ratio to float {:.4f}\n", r.device, r.stage,
-               100 * r.mean, 100 * r.std, 100 * r.p5, r.ratio_to_float);
+    fmt::print("  {:<12} {:<8} mean {:6.2f}% (95% CI {:.2f} to {:.2f}%; {} images, {} chips)  std {:5.2f}%  "
+               "p5 {:6.2f}%  ratio to float {:.4f}\n",
+               r.device, r.stage, 100 * r.mean, 100 * r.ci95_low, 100 * r.ci95_high, r.images, r.chips, 100 * r.std,
+               100 * r.p5, r.ratio_to_float);
     std::fflush(stdout);
   };
   const nn::RunResult r = nn::run_accuracy(cfg, run.path(), options);
   nlohmann::json rows = nlohmann::json::array(), full = nlohmann::json::array();
-  std::string csv = "model,dataset,device,stage,mean,std,p5,ratio_to_float\n";
+  std::string csv =
+      "model,dataset,device,stage,mean,std,p5,ratio_to_float,ci95_low,ci95_high,images,chips,float_of_stage_model\n";
   for (const nn::AccuracyRow& row : r.rows) {
     rows.push_back(nn::to_json(row));
     nlohmann::json j = nn::to_json(row);
     j["per_chip"] = row.per_chip;
     full.push_back(j);
-    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n", row.model, row.dataset, row.device, row.stage,
-                       row.mean, row.std, row.p5, row.ratio_to_float);
+    csv += fmt::format("{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{},{},{:.6f}\n", row.model, row.dataset,
+                       row.device, row.stage, row.mean, row.std, row.p5, row.ratio_to_float, row.ci95_low,
+                       row.ci95_high, row.images, row.chips, row.float_of_stage_model);
   }
   run.write_json("accuracy.json", rows);
   run.write_text("accuracy.csv", csv);

@@ -40,8 +40,8 @@ int run(const TrainArgs& a) {
   options.log = &run.log();
   if (cfg.spec.model.is_onnx()) options.onnx_out = (std::filesystem::path(a.out) / "model.onnx").string();
   options.on_epoch = [&](const nn::EpochMetrics& m) {
-    fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:.2f}%  test {:.2f}%  {:.1f} s\n", m.epoch,
-               cfg.spec.training.epochs, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.seconds);
+    fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:.2f}%  validation {:.2f}%  {:.1f} s\n", m.epoch,
+               cfg.spec.training.epochs, m.train_loss, 100 * m.train_accuracy, 100 * m.validation_accuracy, m.seconds);
     std::fflush(stdout);
     return true;
   };
@@ -50,11 +50,14 @@ int run(const TrainArgs& a) {
   metrics["provenance"] = run.provenance();
   run.write_json("metrics.json", metrics);
   run.log().info("test accuracy {:.4f}", r.test_accuracy);
-  fmt::print("{} on {} ({} parameters, {} train / {} test images, {} threads): test accuracy {:.2f}%\n", r.model,
-             r.dataset, r.parameters, r.train_images, r.test_images, r.threads, 100 * r.test_accuracy);
+  fmt::print("{} on {} ({} parameters, {} train / {} validation / {} test images, {} threads): test accuracy "
+             "{:.2f}%\n",
+             r.model, r.dataset, r.parameters, r.train_images, r.validation_images, r.test_images, r.threads,
+             100 * r.test_accuracy);
   if (r.hat)
-    fmt::print("hardware-aware training: test accuracy on one analog chip {:.2f}% before, {:.2f}% after\n",
-               100 * r.start_accuracy, 100 * r.test_accuracy);
+    fmt::print("hardware-aware training on one analog chip: validation accuracy {:.2f}% before, {:.2f}% after; "
+               "test accuracy {:.2f}%\n",
+               100 * r.start_accuracy, 100 * r.validation_accuracy, 100 * r.test_accuracy);
   fmt::print("results: {} (metrics.json, checkpoint.pt{})\n", run.path(), options.onnx_out.empty() ? "" : ", model.onnx");
   return 0;
 }

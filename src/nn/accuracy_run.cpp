@@ -17,6 +17,7 @@
 #include "nn/data.hpp"
 #include "nn/graph_model.hpp"
 #include "nn/models.hpp"
+#include "xbar/correction.hpp"
 
 namespace cimlab::nn {
 
@@ -82,12 +83,56 @@ nlohmann::json row_json(const AccuracyRow& r) {
 }
 
 AccuracyRow row_from_json(const nlohmann::json& j) {
-  AccuracyRow r{j.at("model").get<std::string>(), j.at("dataset").get<std::string>(),
-                j.at("device").get<std::string>(), j.at("stage").get<std::string>(),
-                j.at("mean").get<double>(),        j.at("std").get<double>(),
-                j.at("p5").get<double>(),          j.at("ratio_to_float").get<double>(),
-                j.at("per_chip").get<std::vector<double>>()};
+  AccuracyRow r;
+  r.model = j.at("model").get<std::string>();
+  r.dataset = j.at("dataset").get<std::string>();
+  r.device = j.at("device").get<std::string>();
+  r.stage = j.at("stage").get<std::string>();
+  r.mean = j.at("mean").get<double>();
+  r.std = j.at("std").get<double>();
+  r.p5 = j.at("p5").get<double>();
+  r.ratio_to_float = j.at("ratio_to_float").get<double>();
+  r.ci95_low = j.at("ci95").at(0).get<double>();
+  r.ci95_high = j.at("ci95").at(1).get<double>();
+  r.images = j.at("images").get<std::int64_t>();
+  r.chips = j.at("chips").get<std::int64_t>();
+  r.float_of_stage_model = j.at("float_of_stage_model").get<double>();
+  r.per_chip = j.at("per_chip").get<std::vector<double>>();
   return r;
+}
+
+// A row of `stats` (a stage's chips, or the float model: chips = 0).
+AccuracyRow make_row(const ModelSource& model, const std::string& dataset, const std::string& device,
+                     const std::string& stage, const ChipStats& stats, std::int64_t chips, double float_accuracy,
+                     double float_of_stage_model) {
+  AccuracyRow r;
+  r.model = model.name;
+  r.dataset = dataset;
+  r.device = device;
+  r.stage = stage;
+  r.mean = stats.mean;
+  r.std = stats.std;
+  r.p5 = stats.p5;
+  r.ratio_to_float = float_accuracy > 0 ? stats.mean / float_accuracy : 0.0;
+  r.ci95_low = stats.ci95_low;
+  r.ci95_high = stats.ci95_high;
+  r.images = stats.images;
+  r.chips = chips;
+  r.float_of_stage_model = float_of_stage_model;
+  r.per_chip = stats.per_chip;
+  return r;
+}
+
+// Whether some analog layer's correction works around known stuck cells on a chip that has them (then
+// the run also reports the correction without that knowledge).
+bool assumes_known_faults(const xbar::ChipConfig& chip, const ModelSource& model) {
+  for (const std::string& name : crossbar_layer_names(model)) {
+    const xbar::LayerChip lc = xbar::chip_for_layer(chip, name);
+    if (!lc.digital && lc.chip.effects.has(xbar::Effect::kFaults) && lc.chip.array.device.faults.active() &&
+        xbar::make_correction_options(lc.chip.correction).known_faults)
+      return true;
+  }
+  return false;
 }
 
 // Everything the stages of one run share.
@@ -108,6 +153,7 @@ struct Runner {
     t.resume = options.resume && fs::exists(checkpoint);
     t.progress = options.progress;
     t.log = options.log;
+    t.score_test = false;  // the stage's evaluation scores the test split
     if (spec.model.is_onnx()) t.onnx_out = (out / folder / "model.onnx").string();
     const TrainResult r = train(spec, t);
     details = to_json(r);
@@ -131,8 +177,8 @@ struct Runner {
       eval.error_budget = budget;
       const EvalResult r = evaluate_chips(cfg.float_spec.model, *net.ptr(), specs, data.train, data.test, eval,
                                           cfg.float_spec.seed, options.progress);
-      row = {cfg.float_spec.model.name, cfg.float_spec.dataset.name, device, stage, r.analog.mean, r.analog.std,
-             r.analog.p5, float_accuracy > 0 ? r.analog.mean / float_accuracy : 0.0, r.analog.per_chip};
+      row = make_row(cfg.float_spec.model, cfg.float_spec.dataset.name, device, stage, r.analog, eval.chips,
+                     float_accuracy, r.float_accuracy);
       details = to_json(r);
       fs::create_directories(saved.parent_path());
       core::write_file_atomic(saved.string(), nlohmann::json{{"row", row_json(row)}, {"evaluation", details}}.dump(2));
@@ -144,8 +190,10 @@ struct Runner {
   void add(const AccuracyRow& row) {
     result.rows.push_back(row);
     if (options.log)
-      options.log->info("{} {}: mean {:.4f}, std {:.4f}, p5 {:.4f}, ratio to float {:.4f}", row.device, row.stage,
-                        row.mean, row.std, row.p5, row.ratio_to_float);
+      options.log->info("{} {}: mean {:.4f} (95 % CI {:.4f} to {:.4f}; {} images, {} chips), std {:.4f}, p5 {:.4f}, "
+                        "ratio to float {:.4f}, stage model in float {:.4f}",
+                        row.device, row.stage, row.mean, row.ci95_low, row.ci95_high, row.images, row.chips, row.std,
+                        row.p5, row.ratio_to_float, row.float_of_stage_model);
     if (options.on_row) options.on_row(row);
   }
 };
@@ -196,8 +244,18 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 }
 
 nlohmann::json to_json(const AccuracyRow& r) {
-  return {{"model", r.model}, {"dataset", r.dataset}, {"device", r.device}, {"stage", r.stage},
-          {"mean", r.mean},   {"std", r.std},         {"p5", r.p5},         {"ratio_to_float", r.ratio_to_float}};
+  return {{"model", r.model},
+          {"dataset", r.dataset},
+          {"device", r.device},
+          {"stage", r.stage},
+          {"mean", r.mean},
+          {"std", r.std},
+          {"p5", r.p5},
+          {"ratio_to_float", r.ratio_to_float},
+          {"ci95", {r.ci95_low, r.ci95_high}},
+          {"images", r.images},
+          {"chips", r.chips},
+          {"float_of_stage_model", r.float_of_stage_model}};
 }
 
 RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const RunOptions& options) {
@@ -207,13 +265,14 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
   nlohmann::json& details = r.result.details;
   torch::nn::AnyModule float_net = r.trained(f, "float", details["float"]);
   at::set_num_threads(thread_count(f.threads));
-  r.data = load_dataset(f.dataset.name, f.dataset.data_dir, f.dataset.train_limit, f.dataset.test_limit);
+  r.data = load_dataset(f.dataset.name, f.dataset.data_dir, f.dataset.train_limit, f.dataset.test_limit,
+                        f.dataset.validation, f.seed);
   r.float_accuracy = float_accuracy(float_net, r.data.test, cfg.eval.batch);
+  const ChipStats float_stats = chip_stats({r.float_accuracy}, r.data.test.size());
   const Fidelity fidelity = cfg.fidelity == "fast" ? Fidelity::kFast : Fidelity::kExact;
   for (const RunChip& chip : cfg.chips) {
     nlohmann::json& d = details["chips"][chip.device];
-    r.add({f.model.name, f.dataset.name, chip.device, "float", r.float_accuracy, 0.0, r.float_accuracy, 1.0,
-           {r.float_accuracy}});
+    r.add(make_row(f.model, f.dataset.name, chip.device, "float", float_stats, 0, r.float_accuracy, r.float_accuracy));
     const LayerSpecs specs(chip.chip, fidelity, cfg.double_precision);
     const LayerSpecs uncorrected = specs.then(use_correction(false));
     r.stage(chip.device, "analog", float_net, uncorrected, cfg.eval.error_budget, d["analog"]);
@@ -226,7 +285,11 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
     torch::nn::AnyModule hat_net = r.trained(hat, "hat_" + chip.device, d["hat_training"]);
     at::set_num_threads(thread_count(f.threads));
     r.stage(chip.device, "hat", hat_net, uncorrected, false, d["hat"]);
-    r.stage(chip.device, "hat_wmc", hat_net, specs.then(use_correction(true)), false, d["hat_wmc"]);
+    const LayerSpecs corrected = specs.then(use_correction(true));
+    r.stage(chip.device, "hat_wmc", hat_net, corrected, false, d["hat_wmc"]);
+    if (assumes_known_faults(chip.chip, f.model))
+      r.stage(chip.device, "hat_wmc_unknown_faults", hat_net, corrected.then(unknown_faults()), false,
+              d["hat_wmc_unknown_faults"]);
   }
   r.result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r.result;
@@ -235,11 +298,16 @@ RunResult run_accuracy(const RunConfig& cfg, const std::string& out_dir, const R
 std::string accuracy_table(const std::vector<AccuracyRow>& rows) {
   std::size_t w = 10;  // the model column: zoo names, or "onnx:<file name>"
   for (const AccuracyRow& r : rows) w = std::max(w, r.model.size());
-  std::string s = fmt::format("{:<{}} {:<14} {:<12} {:<8} {:>8} {:>7} {:>8} {:>15}\n", "model", w, "dataset", "device",
-                              "stage", "mean", "std", "p5", "ratio_to_float");
+  std::size_t stage_w = 8;
+  for (const AccuracyRow& r : rows) stage_w = std::max(stage_w, r.stage.size());
+  std::string s = fmt::format("{:<{}} {:<14} {:<12} {:<{}} {:>8} {:>17} {:>7} {:>8} {:>15} {:>12} {:>7} {:>5}\n", "model",
+                              w, "dataset", "device", "stage", stage_w, "mean", "95% CI", "std", "p5", "ratio_to_float",
+                              "stage float", "images", "chips");
   for (const AccuracyRow& r : rows)
-    s += fmt::format("{:<{}} {:<14} {:<12} {:<8} {:>7.2f}% {:>6.2f}% {:>7.2f}% {:>15.4f}\n", r.model, w, r.dataset,
-                     r.device, r.stage, 100 * r.mean, 100 * r.std, 100 * r.p5, r.ratio_to_float);
+    s += fmt::format("{:<{}} {:<14} {:<12} {:<{}} {:>7.2f}% {:>17} {:>6.2f}% {:>7.2f}% {:>15.4f} {:>11.2f}% {:>7} {:>5}\n",
+                     r.model, w, r.dataset, r.device, r.stage, stage_w, 100 * r.mean,
+                     fmt::format("[{:.2f}, {:.2f}]%", 100 * r.ci95_low, 100 * r.ci95_high), 100 * r.std, 100 * r.p5,
+                     r.ratio_to_float, 100 * r.float_of_stage_model, r.images, r.chips);
   return s;
 }
 

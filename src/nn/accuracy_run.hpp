@@ -5,7 +5,11 @@
 //   analog   the float weights on the chip as they are (Monte Carlo over chip instances)
 //   hat      after hardware-aware fine-tuning for that chip (nn/train.hpp's HAT), same chips
 //   hat_wmc  the HAT weights with weight-mapping correction of IR drop before programming
-// Every stage of every chip is evaluated on the same chip seeds (common random numbers).
+//   hat_wmc_unknown_faults  the same without the stuck-cell map (correction.known_faults: false); only
+//            where some layer's correction assumes known stuck cells on a chip that has them
+// Every stage of every chip is evaluated on the same chip seeds (common random numbers) and calibrated on
+// the same images (nn::calibration_batches). Training looks at the validation split only (dataset.
+// validation); the test split is scored once per stage, by its evaluation.
 //
 // Config: seed, threads, dataset, model, training (float), hat (classes, progressive,
 // calibration_images), hat_training (the optimizer of the fine-tuning: train's training schema),
@@ -61,18 +65,25 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 
 // One line of accuracy.json. Accuracies are fractions in [0, 1].
 struct AccuracyRow {
-  std::string model, dataset, device, stage;  // stage: float | analog | hat | hat_wmc
-  double mean = 0, std = 0, p5 = 0, ratio_to_float = 0;
+  std::string model, dataset, device, stage;  // stage: float | analog | hat | hat_wmc | hat_wmc_unknown_faults
+  double mean = 0, std = 0, p5 = 0;
+  double ratio_to_float = 0;        // mean / the float stage's accuracy (the original float model)
+  double ci95_low = 0, ci95_high = 0;  // 95 % interval of the mean (nn::ChipStats: chips and test images)
+  std::int64_t images = 0;          // test images
+  std::int64_t chips = 0;           // chip instances; 0 for the float row (no chip: binomial interval only)
+  double float_of_stage_model = 0;  // the stage's own model in float: the HAT weights for hat rows
   std::vector<double> per_chip;
 };
 
 struct RunResult {
-  std::vector<AccuracyRow> rows;  // per chip in config order: float, analog, hat, hat_wmc
+  std::vector<AccuracyRow> rows;  // per chip in config order: float, analog, hat, hat_wmc[, hat_wmc_unknown_faults]
   nlohmann::json details;         // per chip and stage: the evaluation (budget, seconds), HAT metrics
   double seconds = 0;
 };
 
-nlohmann::json to_json(const AccuracyRow& row);  // exactly the keys of accuracy.json (no per_chip)
+// Exactly the keys of accuracy.json (no per_chip): model, dataset, device, stage, mean, std, p5,
+// ratio_to_float, ci95 ([low, high]), images, chips, float_of_stage_model.
+nlohmann::json to_json(const AccuracyRow& row);
 
 struct RunOptions {
   bool progress = true;

@@ -299,6 +299,9 @@ class LayerSpecs {
 // it (on = true; needs a LayerSpecs built from a chip).
 LayerSpecs::Adjust keep_effects(xbar::EffectSet mask);
 LayerSpecs::Adjust use_correction(bool on);
+// unknown_faults: a corrected layer's correction without the chip's stuck-cell map (its options with
+// known_faults = false, xbar/correction.hpp): the figure for chips whose stuck cells are not known.
+LayerSpecs::Adjust unknown_faults();
 
 // Builds every weight layer of a model (zoo or GraphModel) from its own spec: an analog layer, or the
 // default float layer for a digital one.

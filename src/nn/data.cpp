@@ -1,5 +1,6 @@
 #include "nn/data.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <cimlab/version.hpp>
 #include <fmt/format.h>
 
@@ -8,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <tuple>
 
 #include "core/errors.hpp"
+#include "core/rng.hpp"
 
 namespace cimlab::nn {
 
@@ -19,6 +22,8 @@ constexpr const char* kFix = "run scripts/bootstrap, or make setup, to prepare t
 constexpr std::uint32_t kImagesMagic = 0x00000803;  // IDX: unsigned byte, 3 dimensions
 constexpr std::uint32_t kLabelsMagic = 0x00000801;  // IDX: unsigned byte, 1 dimension
 constexpr std::int64_t kPixels = kImageSide * kImageSide;
+constexpr std::uint64_t kValidationStream = 0x56414C4944;  // core::Rng stream of the validation split ("VALID")
+constexpr std::uint64_t kCalibrationStream = 0x43414C4942;  // core::Rng stream of the calibration sample ("CALIB")
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw core::InputError(fmt::format("{}: {}; {}", path, what, kFix));
@@ -79,6 +84,10 @@ Dataset stratified_prefix(const Dataset& d, std::int64_t limit) {
   return select(d, split_by_quota(d, apportion(class_counts(d.labels), limit)).first);
 }
 
+torch::Tensor randperm(std::int64_t n, at::Generator& gen) {
+  return torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64));
+}
+
 std::string join(const std::string& dir, const std::string& a, const std::string& b) {
   return (std::filesystem::path(dir) / a / b).string();
 }
@@ -111,6 +120,37 @@ std::vector<std::int64_t> apportion(const std::vector<std::int64_t>& class_count
   return quota;
 }
 
+std::pair<Dataset, Dataset> stratified_split(const Dataset& d, std::int64_t count, std::uint64_t seed) {
+  const std::vector<std::int64_t> quota = apportion(class_counts(d.labels), count);
+  std::vector<std::vector<std::int64_t>> by_class(kNumClasses);
+  const auto* labels = d.labels.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < d.size(); ++i) by_class[static_cast<std::size_t>(labels[i])].push_back(i);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<std::int64_t> sample, rest;
+  for (std::size_t c = 0; c < by_class.size(); ++c) {
+    const std::vector<std::int64_t>& items = by_class[c];
+    const torch::Tensor order = randperm(static_cast<std::int64_t>(items.size()), gen);
+    const auto* o = order.data_ptr<std::int64_t>();
+    for (std::int64_t k = 0; k < order.numel(); ++k)
+      (k < quota[c] ? sample : rest).push_back(items[static_cast<std::size_t>(o[k])]);
+  }
+  std::sort(rest.begin(), rest.end());
+  const torch::Tensor mix = randperm(static_cast<std::int64_t>(sample.size()), gen);
+  const auto* m = mix.data_ptr<std::int64_t>();
+  std::vector<std::int64_t> mixed(sample.size());
+  for (std::size_t k = 0; k < sample.size(); ++k) mixed[k] = sample[static_cast<std::size_t>(m[k])];
+  return {select(d, mixed), select(d, rest)};
+}
+
+std::vector<torch::Tensor> calibration_batches(const Dataset& train, std::int64_t count, std::uint64_t seed,
+                                               std::int64_t batch) {
+  const Dataset sample = stratified_split(train, count, core::Rng(seed).fork(kCalibrationStream).seed()).first;
+  std::vector<torch::Tensor> batches;
+  for (std::int64_t i = 0; i < sample.size(); i += batch)
+    batches.push_back(sample.images.slice(0, i, std::min(sample.size(), i + batch)));
+  return batches;
+}
+
 Dataset read_idx_pair(const std::string& images_path, const std::string& labels_path) {
   std::vector<std::uint8_t> images = read_bytes(images_path);
   std::vector<std::uint8_t> labels = read_bytes(labels_path);
@@ -129,7 +169,7 @@ Dataset read_idx_pair(const std::string& images_path, const std::string& labels_
 }
 
 DatasetSplit load_dataset(const std::string& name, const std::string& data_dir, std::int64_t train_limit,
-                          std::int64_t test_limit) {
+                          std::int64_t test_limit, std::int64_t validation, std::uint64_t seed) {
   const std::string dir = data_dir.empty() ? default_data_dir() : data_dir;
   DatasetSplit s;
   s.name = name;
@@ -146,6 +186,13 @@ DatasetSplit load_dataset(const std::string& name, const std::string& data_dir, 
   } else {
     throw core::ModelError(fmt::format("unknown dataset '{}' (known: mnist, fashion_mnist)", name));
   }
+  if (validation > 0 && validation >= s.train.size())
+    throw core::InputError(fmt::format("dataset.validation = {} leaves no training image: the {} training split has {} "
+                                       "images; take fewer for validation",
+                                       validation, name, s.train.size()));
+  if (validation > 0)
+    std::tie(s.validation, s.train) =
+        stratified_split(s.train, validation, core::Rng(seed).fork(kValidationStream).seed());
   s.train = stratified_prefix(s.train, train_limit);
   s.test = stratified_prefix(s.test, test_limit);
   return s;

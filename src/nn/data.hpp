@@ -13,11 +13,19 @@
 // so the split is exactly 8,000 train / 2,000 test with every class at 80 % (+-1 image).
 // Fashion-MNIST keeps its official train / t10k split.
 //
+// Validation. load_dataset can carve a validation split out of the training split, before any
+// train_limit: a seeded, class-stratified random sample (stratified_split), so that choices made by
+// looking at accuracy (epochs, learning rate, correction settings) never look at the test split.
+// Calibration. The images that set a chip's input and ADC ranges are a seeded, class-stratified random
+// sample of the training split (calibration_batches; both datasets: MNIST's files are grouped by class,
+// so a prefix would be one digit).
+//
 // Thread-safety: the functions are reentrant; a Dataset is a pair of tensors (share freely read-only).
 #include <torch/types.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cimlab::nn {
@@ -30,7 +38,7 @@ struct Dataset {
 
 struct DatasetSplit {
   std::string name;  // "mnist" | "fashion_mnist"
-  Dataset train, test;
+  Dataset train, validation, test;  // validation: carved from the training split (may be empty)
 };
 
 inline constexpr std::int64_t kImageSide = 28;  // pixels
@@ -42,13 +50,28 @@ const std::vector<std::string>& dataset_names();
 // $CIMLAB_DATA_DIR when set, else the source tree's data/ folder.
 std::string default_data_dir();
 
-// Loads a dataset. `train_limit` / `test_limit` > 0 keep a stratified prefix of that many images of
-// each split (class proportions kept, file order kept within a class; a limit above the split's size
-// keeps everything); 0 keeps the whole split. `data_dir` empty = default_data_dir().
+// Loads a dataset. `validation` > 0 first moves stratified_split(train, validation, seed of
+// (seed, validation stream)) out of the training split into `validation`. `train_limit` / `test_limit`
+// > 0 then keep a stratified prefix of that many images of the (remaining) training and the test split
+// (class proportions kept, file order kept within a class; a limit above the split's size keeps
+// everything); 0 keeps the whole split. `data_dir` empty = default_data_dir().
 // Throws ModelError for an unknown name, InputError naming the file and the fix (run scripts/bootstrap,
-// or make setup) for a missing, truncated or corrupt file.
+// or make setup) for a missing, truncated or corrupt file, and InputError when `validation` would
+// leave no training image.
 DatasetSplit load_dataset(const std::string& name, const std::string& data_dir = "", std::int64_t train_limit = 0,
-                          std::int64_t test_limit = 0);
+                          std::int64_t test_limit = 0, std::int64_t validation = 0, std::uint64_t seed = 1);
+
+// A seeded, class-stratified random sample of `count` items of `d` (count clamped to d.size()): class c
+// gives apportion(class counts, count)[c] of its items, drawn uniformly without replacement; the sample
+// comes in a random order, the rest keeps d's order. Same (d, count, seed) -> same split.
+// Returns {sample, rest}.
+std::pair<Dataset, Dataset> stratified_split(const Dataset& d, std::int64_t count, std::uint64_t seed);
+
+// The calibration images of a chip: stratified_split(train, count, seed of (seed, calibration stream))'s
+// sample in batches of at most `batch` images. One helper for evaluation and HAT, so that a run's
+// stages calibrate on the same images. Empty when train is.
+std::vector<torch::Tensor> calibration_batches(const Dataset& train, std::int64_t count, std::uint64_t seed,
+                                               std::int64_t batch = 128);
 
 // Reads one IDX pair (images: magic 0x00000803, N x 28 x 28 uint8; labels: magic 0x00000801, N uint8
 // < 10) into a Dataset. Throws InputError as load_dataset does.

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
+#include <numbers>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -28,8 +30,6 @@ namespace cimlab::nn {
 using core::ParamSpec;
 
 namespace {
-
-constexpr std::int64_t kCalibrationBatch = 128;  // images per calibration forward
 
 // One row of the budget: a name and the effects it leaves on (in every layer's spec).
 struct BudgetCase {
@@ -75,15 +75,6 @@ std::vector<AnalogSpec> analog_layer_specs(const ModelSource& model, const Layer
   return out;
 }
 
-// The first `count` images of `calib`, in batches of at most kCalibrationBatch.
-std::vector<torch::Tensor> calibration_batches(const Dataset& calib, std::int64_t count) {
-  std::vector<torch::Tensor> batches;
-  const std::int64_t n = std::min(count, calib.size());
-  for (std::int64_t i = 0; i < n; i += kCalibrationBatch)
-    batches.push_back(calib.images.slice(0, i, std::min(n, i + kCalibrationBatch)));
-  return batches;
-}
-
 // One chip instance of `specs` carrying the weights of `trained`, calibrated, scored on `test`.
 double chip_accuracy(const ModelSource& model, torch::nn::Module& trained, const LayerSpecs& specs,
                      const std::vector<torch::Tensor>& calibration, const Dataset& test, std::int64_t batch,
@@ -105,7 +96,54 @@ void check_eval_spec(const EvalSpec& eval, const Dataset& calib) {
 
 }  // namespace
 
-ChipStats chip_stats(std::vector<double> per_chip) {
+namespace {
+
+// Regularised incomplete beta I_x(a, b) (Numerical Recipes 6.4: continued fraction by Lentz's method).
+double incomplete_beta(double a, double b, double x) {
+  if (x <= 0.0) return 0.0;
+  if (x >= 1.0) return 1.0;
+  if (x > (a + 1.0) / (a + b + 2.0)) return 1.0 - incomplete_beta(b, a, 1.0 - x);
+  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) +
+                                b * std::log1p(-x)) / a;
+  constexpr double kTiny = 1e-300;
+  double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+  d = 1.0 / (std::abs(d) < kTiny ? kTiny : d);
+  double f = d;
+  for (int m = 1; m <= 500; ++m) {
+    for (const double num : {m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
+                             -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0))}) {
+      d = 1.0 + num * d;
+      d = 1.0 / (std::abs(d) < kTiny ? kTiny : d);
+      c = 1.0 + num / c;
+      if (std::abs(c) < kTiny) c = kTiny;
+      f *= c * d;
+    }
+    if (std::abs(c * d - 1.0) < 1e-15) break;
+  }
+  return front * f;
+}
+
+// Student's t CDF at t >= 0 with dof degrees of freedom.
+double student_t_cdf(double t, double dof) {
+  if (std::isinf(dof)) return 0.5 * std::erfc(-t / std::numbers::sqrt2);
+  return 1.0 - 0.5 * incomplete_beta(0.5 * dof, 0.5, dof / (dof + t * t));
+}
+
+}  // namespace
+
+double student_t_quantile(double p, double dof) {
+  if (!(p > 0.0 && p < 1.0) || !(dof > 0.0)) throw core::ModelError(fmt::format("student_t_quantile({}, {})", p, dof));
+  if (p < 0.5) return -student_t_quantile(1.0 - p, dof);
+  double lo = 0.0, hi = 1.0;
+  while (student_t_cdf(hi, dof) < p) hi *= 2.0;
+  for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (student_t_cdf(mid, dof) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+ChipStats chip_stats(std::vector<double> per_chip, std::int64_t images) {
   if (per_chip.empty()) throw core::ModelError("chip_stats: no chips");
   ChipStats s;
   const double n = static_cast<double>(per_chip.size());
@@ -119,6 +157,16 @@ ChipStats chip_stats(std::vector<double> per_chip) {
   const auto lo = static_cast<std::size_t>(std::floor(pos));
   const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
   s.p5 = sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+  // The interval of nn/evaluate.hpp's ChipStats: between-chip variance of the mean plus binomial
+  // sampling variance of the images, Student-t with Welch-Satterthwaite degrees of freedom.
+  s.images = images;
+  const double chip_var = s.std * s.std / n;
+  const double image_var = images > 0 ? s.mean * (1.0 - s.mean) / static_cast<double>(images) : 0.0;
+  const double var = chip_var + image_var;
+  const double dof = chip_var > 0.0 ? var * var * (n - 1.0) / (chip_var * chip_var) : std::numeric_limits<double>::infinity();
+  const double half = var > 0.0 ? student_t_quantile(0.975, dof) * std::sqrt(var) : 0.0;
+  s.ci95_low = std::max(0.0, s.mean - half);
+  s.ci95_high = std::min(1.0, s.mean + half);
   s.per_chip = std::move(per_chip);
   return s;
 }
@@ -149,7 +197,8 @@ EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, 
   torch::nn::AnyModule float_model = build_model(model);
   copy_weights(trained, *float_model.ptr());
   r.float_accuracy = float_accuracy(float_model, test, eval.batch);
-  const std::vector<torch::Tensor> calibration = calibration_batches(calib, eval.calibration_images);
+  r.images = test.size();
+  const std::vector<torch::Tensor> calibration = calibration_batches(calib, eval.calibration_images, seed);
   const std::vector<BudgetCase> cases = budget_cases(analog_layer_specs(model, specs), eval.error_budget);
   std::optional<core::Progress> bar;
   if (progress) bar.emplace("chips", static_cast<std::int64_t>(cases.size()) * eval.chips);
@@ -160,7 +209,7 @@ EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, 
       per_chip.push_back(chip_accuracy(model, trained, row, calibration, test, eval.batch, chip_seed(seed, i)));
       if (bar) bar->advance();
     }
-    r.budget.push_back({c.effect, chip_stats(std::move(per_chip))});
+    r.budget.push_back({c.effect, chip_stats(std::move(per_chip), test.size())});
   }
   if (bar) bar->finish();
   r.analog = r.budget.back().stats;
@@ -170,7 +219,8 @@ EvalResult evaluate_chips(const ModelSource& model, torch::nn::Module& trained, 
 }
 
 nlohmann::json to_json(const ChipStats& s) {
-  return {{"per_chip", s.per_chip}, {"mean", s.mean}, {"std", s.std}, {"p5", s.p5}};
+  return {{"per_chip", s.per_chip}, {"mean", s.mean}, {"std", s.std}, {"p5", s.p5},
+          {"ci95", {s.ci95_low, s.ci95_high}}, {"images", s.images}, {"chips", s.per_chip.size()}};
 }
 
 nlohmann::json to_json(const EvalResult& r) {
@@ -183,7 +233,8 @@ nlohmann::json to_json(const EvalResult& r) {
     j["drop"] = r.float_accuracy - row.stats.mean;
     budget.push_back(std::move(j));
   }
-  return {{"float_accuracy", r.float_accuracy}, {"analog", analog}, {"budget", budget}, {"seconds", r.seconds}};
+  return {{"float_accuracy", r.float_accuracy}, {"images", r.images}, {"analog", analog},
+          {"budget", budget},                    {"seconds", r.seconds}};
 }
 
 namespace {
@@ -267,8 +318,7 @@ EvalConfig load_eval_config(const std::string& path, const std::vector<std::stri
   diags.throw_if_any();
   out.seed = static_cast<std::uint64_t>(run.integer("seed"));
   out.threads = static_cast<int>(run.integer("threads"));
-  out.dataset = {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
-                 data.integer("test_limit")};
+  out.dataset = make_dataset_spec(data);
   out.checkpoint = model.has("checkpoint") ? model.str("checkpoint") : "";
   out.fidelity = analog.str("fidelity");
   out.double_precision = analog.boolean("double_precision");
@@ -284,7 +334,7 @@ EvalConfig load_eval_config(const std::string& path, const std::vector<std::stri
 EvalResult evaluate(const EvalConfig& cfg, const EvalOptions& options) {
   at::set_num_threads(thread_count(cfg.threads));
   const DatasetSpec& d = cfg.dataset;
-  const DatasetSplit data = load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit);
+  const DatasetSplit data = load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit, d.validation, cfg.seed);
   torch::nn::AnyModule trained = build_model(cfg.model);
   if (!cfg.checkpoint.empty()) load_model_checkpoint(cfg.checkpoint, *trained.ptr());
   const Fidelity fidelity = cfg.fidelity == "fast" ? Fidelity::kFast : Fidelity::kExact;
@@ -294,10 +344,11 @@ EvalResult evaluate(const EvalConfig& cfg, const EvalOptions& options) {
   if (options.log) {
     options.log->info("float accuracy {:.4f} on {} test images", r.float_accuracy, data.test.size());
     for (const BudgetRow& row : r.budget)
-      options.log->info("{}: mean {:.4f}, std {:.4f}, p5 {:.4f} over {} chips", row.effect, row.stats.mean,
-                        row.stats.std, row.stats.p5, row.stats.per_chip.size());
-    options.log->info("analog: mean {:.4f}, std {:.4f}, p5 {:.4f}; {:.1f} s", r.analog.mean, r.analog.std,
-                      r.analog.p5, r.seconds);
+      options.log->info("{}: mean {:.4f} (95 % CI {:.4f} to {:.4f}), std {:.4f}, p5 {:.4f} over {} chips", row.effect,
+                        row.stats.mean, row.stats.ci95_low, row.stats.ci95_high, row.stats.std, row.stats.p5,
+                        row.stats.per_chip.size());
+    options.log->info("analog: mean {:.4f} (95 % CI {:.4f} to {:.4f}), std {:.4f}, p5 {:.4f}; {:.1f} s", r.analog.mean,
+                      r.analog.ci95_low, r.analog.ci95_high, r.analog.std, r.analog.p5, r.seconds);
   }
   return r;
 }

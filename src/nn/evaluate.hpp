@@ -6,8 +6,9 @@
 // be compared with each other and with all of them together.
 //
 // Chip i (0-based) is programmed with program_all(model, chip_seed(seed, i)); the same chip seeds serve
-// every row of the budget. A chip's input and ADC ranges are calibrated on the first
-// calibration_images images of the calibration set (the training split), in batches of at most 128.
+// every row of the budget. A chip's input and ADC ranges are calibrated on calibration_images images
+// of the calibration set (the training split): nn::calibration_batches(calib, calibration_images, seed),
+// a seeded class-stratified random sample, the same for every chip and row.
 // The weight-mapping correction, when configured, pre-compensates IR drop: it is applied in the rows
 // that simulate IR drop (IR drop alone, and all) and left out of the others, which would otherwise
 // see a correction of a drop they do not have.
@@ -45,10 +46,22 @@ struct EvalSpec {
   std::int64_t batch = 500;               // images per forward
 };
 
-// Accuracies (fractions in [0, 1]) of the chips of one configuration.
+// Accuracies (fractions in [0, 1]) of the chips of one configuration, each on the same `images` test
+// images.
+//
+// ci95: a 95 % interval for the mean over chips, as an estimate of the mean accuracy over the population
+// of chips and of test images, so that it accounts for both the chip-to-chip spread and the finite test
+// set. Variance of the mean v = s^2 / k + m (1 - m) / n: s^2 / k is the between-chip variance of the mean
+// (s the sample std of the k per-chip accuracies; 0 for one chip, whose interval covers the test set
+// only), m (1 - m) / n the binomial sampling variance of an accuracy m on n images (an upper bound of
+// the images' share, since every chip sees the same images). Student-t interval m +- t v^(1/2) with
+// Welch-Satterthwaite degrees of freedom nu = v^2 (k - 1) / (s^2 / k)^2 (the binomial term counted as
+// known; nu = infinity, the normal interval, when s = 0), clipped to [0, 1].
 struct ChipStats {
   std::vector<double> per_chip;
   double mean = 0, std = 0, p5 = 0;  // std: sample std (0 for one chip); p5: 5th percentile (linear interpolation)
+  std::int64_t images = 0;           // test images each chip was scored on (0: the binomial term is left out)
+  double ci95_low = 0, ci95_high = 0;
 };
 
 struct BudgetRow {
@@ -57,7 +70,8 @@ struct BudgetRow {
 };
 
 struct EvalResult {
-  double float_accuracy = 0;
+  double float_accuracy = 0;      // of the model evaluated, in float, on the test images
+  std::int64_t images = 0;        // test images
   ChipStats analog;               // every configured effect on (correction applied when configured)
   std::vector<BudgetRow> budget;  // each effect on in the spec that the chip has (e.g. no drift row for a
                                   // device without drift), alone, in xbar::Effect order; then "all";
@@ -65,8 +79,13 @@ struct EvalResult {
   double seconds = 0;             // wall time of the evaluation
 };
 
-// Statistics of per-chip accuracies (at least one). Pure.
-ChipStats chip_stats(std::vector<double> per_chip);
+// Statistics of per-chip accuracies (at least one), each on `images` test images. Pure.
+ChipStats chip_stats(std::vector<double> per_chip, std::int64_t images = 0);
+
+// The p-quantile (p in (0, 1)) of Student's t distribution with `dof` > 0 degrees of freedom (real;
+// infinity = the standard normal): bisection on the CDF, itself from the regularised incomplete beta
+// function (continued fraction, Numerical Recipes 6.4). Accurate to ~1e-9. Pure.
+double student_t_quantile(double p, double dof);
 
 // The seed chip `chip` (0-based) of a run seeded with `seed` is programmed with.
 std::uint64_t chip_seed(std::uint64_t seed, std::int64_t chip);

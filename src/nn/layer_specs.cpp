@@ -61,4 +61,13 @@ LayerSpecs::Adjust use_correction(bool on) {
   };
 }
 
+LayerSpecs::Adjust unknown_faults() {
+  return [](const xbar::ChipConfig& layer_chip, AnalogSpec& s) {
+    if (!s.correction) return;
+    xbar::CorrectionOptions options = xbar::make_correction_options(layer_chip.correction);
+    options.known_faults = false;
+    s.correction = std::make_shared<xbar::SchemeCorrection>(options);
+  };
+}
+
 }  // namespace cimlab::nn

@@ -30,7 +30,6 @@ namespace {
 constexpr const char* kCheckpointFormat = "cimlab-train-checkpoint-1";
 constexpr std::uint64_t kShuffleStream = 0x5348554646;  // core::Rng stream of the epoch shuffles ("SHUFF")
 constexpr std::uint64_t kHatStream = 0x484154;          // core::Rng stream of the HAT draws ("HAT")
-constexpr std::int64_t kCalibrationBatch = 128;          // images per calibration forward pass
 constexpr std::int64_t kEvalBatch = 500;                  // images per evaluation forward pass
 
 const core::Schema& run_schema() {
@@ -47,7 +46,11 @@ const core::Schema& dataset_schema() {
       {ParamSpec::choice("name", dataset_names(), "mnist", "mnist (8,000 / 2,000 stratified) or fashion_mnist (60,000 / 10,000)"),
        ParamSpec::path("data_dir", "folder holding mnist/ and fashion-mnist/; unset = $CIMLAB_DATA_DIR or data/"),
        ParamSpec::integer("train_limit", "0", "training images kept (stratified prefix); 0 = all").at_least(0),
-       ParamSpec::integer("test_limit", "0", "test images kept (stratified prefix); 0 = all").at_least(0)}};
+       ParamSpec::integer("test_limit", "0", "test images kept (stratified prefix); 0 = all").at_least(0),
+       ParamSpec::integer("validation", "1000",
+                          "validation images carved from the training split (seeded, stratified random sample, "
+                          "before train_limit), scored after every epoch; 0 = none")
+           .at_least(0)}};
   return s;
 }
 
@@ -123,7 +126,7 @@ ModelSource make_model_source(const YAML::Node& section, const core::Origin& ori
 
 DatasetSpec make_dataset_spec(const core::Params& data) {
   return {data.str("name"), data.has("data_dir") ? data.str("data_dir") : "", data.integer("train_limit"),
-          data.integer("test_limit")};
+          data.integer("test_limit"), data.integer("validation")};
 }
 
 TrainingSpec make_training_spec(const core::Params& t) {
@@ -201,7 +204,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 
 nlohmann::json to_json(const EpochMetrics& m) {
   return {{"epoch", m.epoch},           {"learning_rate", m.learning_rate}, {"train_loss", m.train_loss},
-          {"train_accuracy", m.train_accuracy}, {"test_accuracy", m.test_accuracy}, {"seconds", m.seconds}};
+          {"train_accuracy", m.train_accuracy}, {"validation_accuracy", m.validation_accuracy},
+          {"seconds", m.seconds}};
 }
 
 nlohmann::json to_json(const TrainResult& r) {
@@ -211,20 +215,22 @@ nlohmann::json to_json(const TrainResult& r) {
           {"dataset", r.dataset},
           {"parameters", r.parameters},
           {"train_images", r.train_images},
+          {"validation_images", r.validation_images},
           {"test_images", r.test_images},
           {"threads", r.threads},
           {"resumed_from_epoch", r.resumed_from_epoch},
           {"hat", r.hat},
           {"start_accuracy", r.start_accuracy},
           {"epochs", epochs},
-          {"test_accuracy", r.test_accuracy}};
+          {"validation_accuracy", r.validation_accuracy},
+          {"test_accuracy", r.test_scored ? nlohmann::json(r.test_accuracy) : nlohmann::json(nullptr)}};
 }
 
 namespace {
 
 EpochMetrics epoch_from_json(const nlohmann::json& j) {
   return {j.at("epoch").get<int>(),          j.at("learning_rate").get<double>(), j.at("train_loss").get<double>(),
-          j.at("train_accuracy").get<double>(), j.at("test_accuracy").get<double>(), j.at("seconds").get<double>()};
+          j.at("train_accuracy").get<double>(), j.value("validation_accuracy", 0.0), j.at("seconds").get<double>()};
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingSpec& t, const std::vector<torch::Tensor>& params) {
@@ -424,8 +430,8 @@ torch::nn::AnyModule make_net(const TrainSpec& spec) {
   return build_model(spec.model, AnalogLayerFactory(specs));
 }
 
-// HAT start: the float weights of hat.from, one chip instance for the per-epoch test, input and ADC
-// ranges calibrated on the float activations. Returns that chip's test accuracy before training.
+// HAT start: the float weights of hat.from, one chip instance for the per-epoch validation, input and
+// ADC ranges calibrated on the float activations. Returns that chip's validation accuracy before training.
 double prepare_hat(Session& s) {
   const HatSpec& h = s.spec.hat;
   if (!h.from.empty()) {
@@ -435,13 +441,9 @@ double prepare_hat(Session& s) {
                                          h.from, info.model, info.dataset, s.spec.model.name, s.spec.dataset.name));
   }
   program_all(*s.net.ptr(), s.spec.seed);
-  std::vector<torch::Tensor> batches;
-  const std::int64_t n = std::min(h.calibration_images, s.data.train.size());
-  for (std::int64_t i = 0; i < n; i += kCalibrationBatch)
-    batches.push_back(s.data.train.images.slice(0, i, std::min(n, i + kCalibrationBatch)));
-  calibrate_all(s.net, batches);
+  calibrate_all(s.net, calibration_batches(s.data.train, h.calibration_images, s.spec.seed));
   for (AnalogCore* c : analog_cores(*s.net.ptr())) c->enable_hat(h.classes);
-  return evaluate(s.net, s.data.test);
+  return evaluate(s.net, s.data.validation);
 }
 
 // Which layers draw non-idealities in `epoch` (all, or the progressive schedule) and their seeds.
@@ -477,7 +479,8 @@ TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   at::set_num_threads(r.threads);
   torch::manual_seed(spec.seed);
   const DatasetSpec& d = spec.dataset;
-  Session s{spec, load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit), make_net(spec), nullptr, {}};
+  Session s{spec, load_dataset(d.name, d.data_dir, d.train_limit, d.test_limit, d.validation, spec.seed),
+            make_net(spec), nullptr, {}};
   r.hat = spec.hat.enabled;
   if (r.hat) r.start_accuracy = prepare_hat(s);  // before a resume: the calibration comes from hat.from
   s.optimizer = make_optimizer(spec.training, s.net.ptr()->parameters());
@@ -489,21 +492,25 @@ TrainResult train(const TrainSpec& spec, const TrainOptions& options) {
   r.dataset = d.name;
   r.parameters = count_parameters(*s.net.ptr());
   r.train_images = s.data.train.size();
+  r.validation_images = s.data.validation.size();
   r.test_images = s.data.test.size();
   for (int epoch = r.resumed_from_epoch; epoch < spec.training.epochs; ++epoch) {
     if (r.hat) schedule_hat(s, epoch);
     EpochMetrics m = train_epoch(s, epoch, options.progress);
-    m.test_accuracy = evaluate(s.net, s.data.test);
+    m.validation_accuracy = evaluate(s.net, s.data.validation);
     s.history.push_back(m);
     if (!options.checkpoint.empty()) save_checkpoint(s, epoch + 1, options.checkpoint);
     if (options.log)
-      options.log->info("epoch {}/{}: lr {:.4g}, loss {:.4f}, train accuracy {:.4f}, test accuracy {:.4f}, {:.2f} s",
+      options.log->info("epoch {}/{}: lr {:.4g}, loss {:.4f}, train accuracy {:.4f}, validation accuracy {:.4f} "
+                        "({} images), {:.2f} s",
                         m.epoch, spec.training.epochs, m.learning_rate, m.train_loss, m.train_accuracy,
-                        m.test_accuracy, m.seconds);
+                        m.validation_accuracy, s.data.validation.size(), m.seconds);
     if (options.on_epoch && !options.on_epoch(m)) break;
   }
   r.epochs = s.history;
-  r.test_accuracy = s.history.empty() ? evaluate(s.net, s.data.test) : s.history.back().test_accuracy;
+  r.validation_accuracy = s.history.empty() ? evaluate(s.net, s.data.validation) : s.history.back().validation_accuracy;
+  r.test_scored = options.score_test;
+  if (r.test_scored) r.test_accuracy = evaluate(s.net, s.data.test);
   if (spec.model.is_onnx() && !options.onnx_out.empty()) export_trained(*s.net.ptr(), options.onnx_out);
   return r;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Float training of a zoo or ONNX model on a dataset (`cimlab train`): SGD with momentum, Adam or AdamW, a
 // per-step learning-rate schedule (constant, cosine, step), weight decay, label smoothing; evaluation
-// on the test split after every epoch; a checkpoint written atomically after every epoch; exact resume.
+// on the validation split (carved from the training split, nn/data.hpp) after every epoch; the test
+// split scored once, after the last epoch; a checkpoint written atomically after every epoch; exact resume.
 //
 // This header is free of LibTorch types so that the CLI can use it; the work happens in train.cpp.
 //
@@ -48,6 +49,7 @@ struct DatasetSpec {
   std::string data_dir;        // empty = default_data_dir()
   std::int64_t train_limit = 0;  // images kept of each split (stratified prefix); 0 = all
   std::int64_t test_limit = 0;
+  std::int64_t validation = 1000;  // images carved from the training split (seeded, stratified); 0 = none
 };
 
 struct TrainingSpec {
@@ -74,9 +76,10 @@ struct TrainingSpec {
 // activations over the first calibration_images training images. Progressive (the CoMN schedule,
 // layer by layer from the input side): at epoch e of E, the first ceil(L (e + 1) / E) of the L analog
 // layers draw the non-idealities, the rest stay float. The draws of epoch e in layer i come from their
-// own seed (seed, e, i), so a resume at an epoch boundary is exact. Per-epoch test accuracy is that of
-// one chip instance (seed) with the HAT classes, fast fidelity. An ONNX model may start from its own
-// weights (no `from`).
+// own seed (seed, e, i), so a resume at an epoch boundary is exact. Per-epoch validation accuracy is
+// that of one chip instance (seed) with the HAT classes, fast fidelity. The calibration images are
+// nn::calibration_batches(training split, calibration_images, seed), as evaluation draws them. An ONNX
+// model may start from its own weights (no `from`).
 struct HatSpec {
   bool enabled = false;
   std::string from;                 // float checkpoint; empty: an ONNX model's weights as imported
@@ -129,20 +132,22 @@ struct EpochMetrics {
   double learning_rate = 0.0;   // at the epoch's first step
   double train_loss = 0.0;      // mean cross-entropy over the epoch's batches (with label smoothing)
   double train_accuracy = 0.0;  // fraction in [0, 1], on the training batches as they were trained
-  double test_accuracy = 0.0;   // fraction in [0, 1], on the whole test split after the epoch
+  double validation_accuracy = 0.0;  // fraction in [0, 1], on the validation split after the epoch (0: none)
   double seconds = 0.0;         // wall time of the epoch's training steps (evaluation excluded)
 };
 
 struct TrainResult {
   std::string model, dataset;
   std::int64_t parameters = 0;
-  std::int64_t train_images = 0, test_images = 0;
+  std::int64_t train_images = 0, validation_images = 0, test_images = 0;
   int threads = 0;
   int resumed_from_epoch = 0;       // epochs the checkpoint held when resuming; 0 = fresh run
-  bool hat = false;                 // hardware-aware fine-tuning (test accuracies: one analog chip)
-  double start_accuracy = 0.0;      // hat: test accuracy of the `from` weights on that chip before training
+  bool hat = false;                 // hardware-aware fine-tuning (accuracies: one analog chip)
+  double start_accuracy = 0.0;      // hat: validation accuracy of the `from` weights on that chip before training
   std::vector<EpochMetrics> epochs;  // every epoch so far, including those before a resume
-  double test_accuracy = 0.0;        // after the last epoch
+  double validation_accuracy = 0.0;  // after the last epoch (0 without a validation split)
+  bool test_scored = false;          // TrainOptions::score_test
+  double test_accuracy = 0.0;        // after the last epoch, when test_scored
 };
 
 nlohmann::json to_json(const EpochMetrics& m);
@@ -157,6 +162,9 @@ struct TrainOptions {
   // An ONNX model: the trained weights written back into its graph and exported here (graph::export_onnx)
   // after the last epoch; empty = not written.
   std::string onnx_out;
+  // Score the test split once after the last epoch (TrainResult::test_accuracy). cimlab run leaves it to
+  // its evaluation of the stage, so that each stage looks at the test split once.
+  bool score_test = true;
 };
 
 // Trains spec.model on spec.dataset for the epochs not yet done (an ONNX model starts from its imported

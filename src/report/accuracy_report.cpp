@@ -47,21 +47,28 @@ std::string accuracy_report(const json& result) {
   page.paragraph(
       "float: the float model; analog: its weights on the chip as they are; hat: after hardware-aware "
       "fine-tuning for that chip; hat_wmc: the same with weight-mapping correction of IR drop before "
-      "programming. Mean, standard deviation and 5th percentile over the Monte-Carlo chip instances.");
+      "programming; hat_wmc_unknown_faults: the correction without the map of stuck cells. Mean, its 95 % "
+      "interval (chip-to-chip spread and finite test set), standard deviation and 5th percentile over the "
+      "Monte-Carlo chip instances.");
   std::vector<TableRow> table;
   std::vector<std::pair<std::string, double>> bars;
   BarChartOptions options;
-  const std::vector<std::string> stages{"float", "analog", "hat", "hat_wmc"};
+  const std::vector<std::string> stages{"float", "analog", "hat", "hat_wmc", "hat_wmc_unknown_faults"};
   if (rows.is_array())
     for (const json& r : rows) {
-      table.push_back({text(r, "device"), text(r, "stage"), percent(number(r, "mean")), percent(number(r, "std")),
-                       percent(number(r, "p5")), format_value(number(r, "ratio_to_float"), "")});
+      const json& ci = child(r, "ci95");
+      const std::string interval = ci.is_array() && ci.size() == 2
+                                       ? fmt::format("{} to {}", percent(ci[0].get<double>()), percent(ci[1].get<double>()))
+                                       : "";
+      table.push_back({text(r, "device"), text(r, "stage"), percent(number(r, "mean")), interval,
+                       percent(number(r, "std")), percent(number(r, "p5")), format_value(number(r, "ratio_to_float"), ""),
+                       text(r, "images"), text(r, "chips")});
       bars.emplace_back(fmt::format("{} · {}", text(r, "device"), text(r, "stage")), 100.0 * number(r, "mean"));
       const auto it = std::find(stages.begin(), stages.end(), text(r, "stage"));
       options.colour_of_bar.push_back(static_cast<int>(it - stages.begin()));
     }
   for (std::size_t i = 0; i < stages.size(); ++i) options.legend.emplace_back(static_cast<int>(i), stages[i]);
-  page.table({"device", "stage", "mean", "std", "p5", "ratio to float"}, table);
+  page.table({"device", "stage", "mean", "95% CI", "std", "p5", "ratio to float", "images", "chips"}, table);
   page.figure(bar_chart("Mean test accuracy", bars, "%", options));
 
   const json& chips = child(child(result, "details"), "chips");

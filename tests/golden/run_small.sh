@@ -20,9 +20,13 @@ import json, sys
 out = sys.argv[1]
 rows = json.load(open(out + "/run/accuracy.json"))
 assert json.load(open(out + "/first.json")) == rows, "resume changed the numbers"
-keys = {"model", "dataset", "device", "stage", "mean", "std", "p5", "ratio_to_float"}
-assert len(rows) == 8, len(rows)
-expected = [(d, s) for d in ("rram", "nor_flash") for s in ("float", "analog", "hat", "hat_wmc")]
+keys = {"model", "dataset", "device", "stage", "mean", "std", "p5", "ratio_to_float", "ci95", "images", "chips",
+        "float_of_stage_model"}
+assert len(rows) == 9, len(rows)
+# The RRAM preset has stuck cells and the correction assumes their map known: its WMC figure also comes
+# without that knowledge. NOR Flash has none.
+stages = ("float", "analog", "hat", "hat_wmc")
+expected = [("rram", s) for s in stages + ("hat_wmc_unknown_faults",)] + [("nor_flash", s) for s in stages]
 assert [(r["device"], r["stage"]) for r in rows] == expected, rows
 flt = rows[0]["mean"]
 for r in rows:
@@ -30,6 +34,8 @@ for r in rows:
     assert r["model"] == "lenet5" and r["dataset"] == "mnist", r
     assert 0.6 < r["mean"] <= 1 and r["p5"] <= r["mean"] + 1e-12 and r["std"] >= 0, r
     assert abs(r["ratio_to_float"] - r["mean"] / flt) < 1e-9, r
+    assert r["ci95"][0] <= r["mean"] <= r["ci95"][1] and r["images"] == 200, r
+    assert r["chips"] == (0 if r["stage"] == "float" else 2), r
 result = json.load(open(out + "/run/result.json"))
 assert len(result["rows"][1]["per_chip"]) == 2
 budget = result["details"]["chips"]["rram"]["analog"]["budget"]

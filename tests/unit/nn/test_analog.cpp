@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "core/errors.hpp"
 #include "device/presets.hpp"
@@ -117,7 +118,7 @@ TEST_P(AnalogFidelity, EveryZooModelBuildsAnalogAndMatchesFloatWithEffectsOff) {
 // The reference: for each array of the layer, xbar::ArraySim (one ADC conversion per column, input
 // cycle and phase, then shift-and-add) on the same chip stream; row blocks added digitally.
 torch::Tensor array_sim_reference(const AnalogSpec& spec, const torch::Tensor& weight, double w_max,
-                                  const torch::Tensor& x, const core::Rng& chip) {
+                                  const torch::Tensor& x, const core::Rng& chip, std::uint64_t read_seed = 9) {
   xbar::ArraySimSpec array = spec.array;
   array.mapping.weight_range = xbar::WeightRange::kValue;
   array.mapping.w_max = w_max;
@@ -134,7 +135,7 @@ torch::Tensor array_sim_reference(const AnalogSpec& spec, const torch::Tensor& w
       const std::int64_t rows = std::min(R, in - r * R), n = std::min(n0, out - c * n0);
       const Eigen::MatrixXd W = to_eigen(weight.index({Slice(c * n0, c * n0 + n), Slice(r * R, r * R + rows)}).t());
       xbar::ArraySim sim(array, W, spec.effects, chip.fork(static_cast<std::uint64_t>(r * col_blocks + c + 1)));
-      core::Rng read(9);
+      core::Rng read = core::Rng(read_seed).fork(static_cast<std::uint64_t>(r * col_blocks + c + 1));
       y.middleRows(c * n0, n) += sim.run(to_eigen(x.index({Slice(), Slice(r * R, r * R + rows)}).t()), read);
     }
   return torch::from_blob(y.data(), {y.cols(), y.rows()}, torch::kFloat64).clone();
@@ -180,6 +181,60 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ReferenceCase{"differential_bit_serial", xbar::SignedMode::kDifferential, xbar::InputMode::kBitSerial, 8, false},
                       ReferenceCase{"offset_multilevel_dac4", xbar::SignedMode::kOffset, xbar::InputMode::kMultilevel, 4, false},
                       ReferenceCase{"differential_ir_drop", xbar::SignedMode::kDifferential, xbar::InputMode::kBitSerial, 8, true}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// Read noise in exact mode: the variance of each output over repeated reads of one programmed chip
+// agrees with the per-conversion reference (xbar::ArraySim, a fresh read-noise draw per run), through
+// the fused product (bit-serial inputs with quantisation: the noise variances come from the same bmm as
+// the currents) and the separate one (4-bit DAC inputs). 300 reads: each variance is known to ~8 %, the
+// mean ratio over the 52 outputs to ~2 %; a wrong variance formula (sigma for sigma^2, a missing h(V)^2,
+// noise drawn once per forward) is off by far more.
+struct NoiseCase {
+  const char* name;
+  xbar::InputMode input;
+  int dac_bits;
+};
+
+class AnalogReadNoise : public Analog, public ::testing::WithParamInterface<NoiseCase> {};
+
+TEST_P(AnalogReadNoise, OutputVarianceOverReadsMatchesPerConversionArraySim) {
+  const NoiseCase& nc = GetParam();
+  AnalogSpec spec = small_spec(EffectSet::only(Effect::kQuantisation).set(Effect::kReadNoise).set(Effect::kProgramming),
+                               Fidelity::kExact);
+  spec.array.device.programming = {device::VariationModel::kRelative, 0.05, {}};
+  spec.array.device.read_noise = {device::VariationModel::kRelative, 0.05, {}};
+  spec.array.mapping.input = nc.input;
+  spec.array.mapping.dac_bits = nc.dac_bits;
+  spec.array.adc.bits = 10;  // LSB well below the noise: the rounding barely shapes it
+  spec.double_precision = true;
+  AnalogLinear layer(spec, 40, 13, false);
+  layer->program(core::Rng(5));
+  layer->core().set_input_range(1.0);
+  const torch::Tensor x = signed_inputs({4, 40});
+  torch::NoGradGuard no_grad;
+  constexpr int kReads = 300;
+  std::vector<torch::Tensor> got, want;
+  for (int k = 0; k < kReads; ++k) {
+    got.push_back(layer->forward(x).to(torch::kFloat64));
+    want.push_back(array_sim_reference(spec, layer->weight, layer->core().tiles().w_max(), x, core::Rng(5), 100 + k));
+  }
+  const torch::Tensor var_got = torch::stack(got).var(0), var_want = torch::stack(want).var(0);
+  const torch::Tensor mean_got = torch::stack(got).mean(0), mean_want = torch::stack(want).mean(0);
+  const double scale = mean_want.abs().max().item<double>();
+  ASSERT_GT(var_want.min().item<double>(), 1e-6 * scale * scale) << nc.name << ": the reads must be noisy";
+  const torch::Tensor ratio = var_got / var_want;
+  EXPECT_NEAR(ratio.mean().item<double>(), 1.0, 0.06) << nc.name;
+  EXPECT_GT(ratio.min().item<double>(), 0.6) << nc.name;
+  EXPECT_LT(ratio.max().item<double>(), 1.6) << nc.name;
+  // The means agree to within their standard errors (a few sigma of sqrt(var / reads)).
+  const torch::Tensor z = (mean_got - mean_want) / (var_want * 2.0 / kReads).sqrt();
+  EXPECT_LT(z.abs().max().item<double>(), 4.5) << nc.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Paths, AnalogReadNoise,
+    ::testing::Values(NoiseCase{"fused_bit_serial", xbar::InputMode::kBitSerial, 8},
+                      NoiseCase{"separate_multilevel_dac4", xbar::InputMode::kMultilevel, 4}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(Analog, FastAndExactAgreeWithProgrammingVariationOnly) {
@@ -336,12 +391,13 @@ TEST_F(Analog, LeNet5OnMnistWithTheRramPreset) {
   const DatasetSplit data = load_dataset("mnist", CIMLAB_DATA_DIR, 2000, 200);
   torch::nn::AnyModule float_model = trained_lenet(data.train);
   const double float_acc = accuracy(float_model, data.test);
-  const std::vector<torch::Tensor> calibration{data.train.images.index({Slice(0, 32)})};
+  const std::vector<torch::Tensor> calibration = calibration_batches(data.train, 64, 1);
   struct Case {
     const char* name;
     EffectSet effects;
     Fidelity fidelity;
   };
+  std::map<std::string, double> acc_of;
   for (const Case& c : {Case{"off/exact", EffectSet::none(), Fidelity::kExact},
                         Case{"rram/fast", EffectSet::all().set(Effect::kIrDrop, false), Fidelity::kFast},
                         Case{"rram/exact", EffectSet::all().set(Effect::kIrDrop, false), Fidelity::kExact}}) {
@@ -352,12 +408,15 @@ TEST_F(Analog, LeNet5OnMnistWithTheRramPreset) {
     const double acc = accuracy(model, data.test);
     std::printf("[ lenet5 mnist %zu test images ] float %.3f, analog %s %.3f\n",
                 static_cast<std::size_t>(data.test.size()), float_acc, c.name, acc);
-    EXPECT_FALSE(std::isnan(acc));
-    if (c.effects.on == EffectSet::none().on) {
-      EXPECT_NEAR(acc, float_acc, 1e-9);
-    }
+    acc_of[c.name] = acc;
   }
-  EXPECT_GT(float_acc, 0.5);
+  EXPECT_GT(float_acc, 0.8);
+  EXPECT_EQ(acc_of["off/exact"], float_acc);
+  // The RRAM preset (8-bit weights on 2-bit cells, 8-bit ADC, no IR drop) costs a trained LeNet little:
+  // within 5 points of float (10 of the 200 images), and the two fidelities agree to 3 points.
+  EXPECT_NEAR(acc_of["rram/fast"], float_acc, 0.05);
+  EXPECT_NEAR(acc_of["rram/exact"], float_acc, 0.05);
+  EXPECT_NEAR(acc_of["rram/exact"], acc_of["rram/fast"], 0.03);
 }
 
 // Timing (run on demand: --gtest_also_run_disabled_tests): exact vs float LeNet-5 inference on 1,000

@@ -65,6 +65,63 @@ TEST(FashionMnist, OfficialSplit) {
   for (std::int64_t n : counts_of(s.test.labels)) EXPECT_EQ(n, 50);
 }
 
+// The calibration sample: MNIST's files are grouped by class, so "the first N training images" were
+// all zeros. The sample must hold every class in proportion, and be reproducible by seed.
+TEST(Mnist, CalibrationSampleIsClassBalancedAndSeeded) {
+  const DatasetSplit s = load_dataset("mnist", CIMLAB_DATA_DIR);
+  EXPECT_EQ(counts_of(s.train.labels.slice(0, 0, 256))[0], 256) << "the file order this sample must not follow";
+  const auto [sample, rest] = stratified_split(s.train, 256, 7);
+  ASSERT_EQ(sample.size(), 256);
+  ASSERT_EQ(rest.size(), 8000 - 256);
+  EXPECT_EQ(counts_of(sample.labels), apportion(counts_of(s.train.labels), 256));
+  for (std::int64_t n : counts_of(sample.labels)) EXPECT_GE(n, 22);  // 256 x (863 .. 1127) / 10,000
+  // Mixed order: every batch of 128 holds every class.
+  for (std::int64_t n : counts_of(sample.labels.slice(0, 0, 128))) EXPECT_GT(n, 0);
+  // Sample and rest together are the split, class by class.
+  const auto all = counts_of(s.train.labels), a = counts_of(sample.labels), b = counts_of(rest.labels);
+  for (int c = 0; c < kNumClasses; ++c) EXPECT_EQ(a[c] + b[c], all[c]);
+  const auto again = stratified_split(s.train, 256, 7).first, other = stratified_split(s.train, 256, 8).first;
+  EXPECT_TRUE(torch::equal(again.images, sample.images));
+  EXPECT_FALSE(torch::equal(other.images, sample.images));
+  // The helper evaluation and HAT share: batches of at most 128 of such a sample.
+  const std::vector<torch::Tensor> batches = calibration_batches(s.train, 300, 1);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].size(0), 128);
+  EXPECT_EQ(batches[2].size(0), 44);
+  EXPECT_TRUE(torch::equal(calibration_batches(s.train, 300, 1)[2], batches[2]));
+}
+
+TEST(FashionMnist, CalibrationSampleIsClassBalanced) {
+  const DatasetSplit s = load_dataset("fashion_mnist", CIMLAB_DATA_DIR, 0, 10);
+  for (std::int64_t n : counts_of(stratified_split(s.train, 250, 3).first.labels)) EXPECT_EQ(n, 25);
+}
+
+TEST(Mnist, ValidationIsCarvedFromTrainingBeforeTheLimit) {
+  const DatasetSplit full = load_dataset("mnist", CIMLAB_DATA_DIR);
+  const DatasetSplit s = load_dataset("mnist", CIMLAB_DATA_DIR, 0, 0, 1000, 5);
+  ASSERT_EQ(s.validation.size(), 1000);
+  ASSERT_EQ(s.train.size(), 7000);
+  EXPECT_EQ(s.test.size(), 2000);
+  EXPECT_TRUE(torch::equal(s.test.images, full.test.images)) << "the test split is untouched";
+  EXPECT_EQ(counts_of(s.validation.labels), apportion(counts_of(full.train.labels), 1000));
+  const auto v = counts_of(s.validation.labels), t = counts_of(s.train.labels), all = counts_of(full.train.labels);
+  for (int c = 0; c < kNumClasses; ++c) EXPECT_EQ(v[c] + t[c], all[c]);
+  // train_limit applies to what validation leaves; the validation split stays the same.
+  const DatasetSplit limited = load_dataset("mnist", CIMLAB_DATA_DIR, 300, 0, 1000, 5);
+  EXPECT_EQ(limited.train.size(), 300);
+  EXPECT_TRUE(torch::equal(limited.validation.images, s.validation.images));
+  EXPECT_FALSE(torch::equal(load_dataset("mnist", CIMLAB_DATA_DIR, 0, 0, 1000, 6).validation.images,
+                            s.validation.images));
+  EXPECT_EQ(load_dataset("mnist", CIMLAB_DATA_DIR).validation.size(), 0);
+  try {
+    load_dataset("mnist", CIMLAB_DATA_DIR, 0, 0, 8000, 5);
+    FAIL() << "a validation split of every training image was accepted";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dataset.validation = 8000 leaves no training image"), std::string::npos)
+        << e.what();
+  }
+}
+
 // A scratch data folder with hand-written IDX files.
 class CorruptFiles : public ::testing::Test {
  protected:

@@ -3,7 +3,10 @@
 // synthetic data (random images labelled by the float model itself), no dataset files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 
 #include "core/errors.hpp"
@@ -71,6 +74,13 @@ TEST_F(Evaluate, SameSeedSameChipsOtherSeedOtherChips) {
   EXPECT_NE(a.analog.per_chip, c.analog.per_chip);
   EXPECT_LT(a.analog.mean, 1.0);  // the variation does flip predictions
   EXPECT_TRUE(a.budget.empty());
+  // The chips of one run are different chips: not every chip scores the same.
+  EXPECT_GT(*std::max_element(a.analog.per_chip.begin(), a.analog.per_chip.end()),
+            *std::min_element(a.analog.per_chip.begin(), a.analog.per_chip.end()));
+  EXPECT_EQ(a.images, 48);
+  EXPECT_EQ(a.analog.images, 48);
+  EXPECT_LT(a.analog.ci95_low, a.analog.mean);
+  EXPECT_GT(a.analog.ci95_high, a.analog.mean);
 }
 
 TEST_F(Evaluate, BudgetHasEachEnabledEffectAloneThenAll) {
@@ -110,6 +120,42 @@ TEST(ChipStats, MeanSampleStdAndInterpolatedFifthPercentile) {
   EXPECT_EQ(one.std, 0.0);
   EXPECT_EQ(one.p5, 0.9);
   EXPECT_THROW(chip_stats({}), core::ModelError);
+}
+
+TEST(ChipStats, StudentTQuantilesMatchTheTables) {
+  // Two-sided 95 % points (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
+  EXPECT_NEAR(student_t_quantile(0.975, 1), 12.706204736, 1e-6);
+  EXPECT_NEAR(student_t_quantile(0.975, 2), 4.302652730, 1e-7);
+  EXPECT_NEAR(student_t_quantile(0.975, 4), 2.776445105, 1e-7);
+  EXPECT_NEAR(student_t_quantile(0.975, 10), 2.228138852, 1e-7);
+  EXPECT_NEAR(student_t_quantile(0.975, 30), 2.042272456, 1e-7);
+  EXPECT_NEAR(student_t_quantile(0.975, std::numeric_limits<double>::infinity()), 1.959963985, 1e-7);
+  EXPECT_NEAR(student_t_quantile(0.025, 4), -2.776445105, 1e-7);
+  EXPECT_THROW(student_t_quantile(1.0, 4), core::ModelError);
+}
+
+TEST(ChipStats, IntervalAddsChipSpreadAndTestSetSampling) {
+  // Five chips on 100 images: v = s^2/k + m(1-m)/n = 0.025/5 + 0.21/100 = 0.0071, Welch-Satterthwaite
+  // nu = v^2 (k-1) / (s^2/k)^2 = 8.0656.
+  const ChipStats s = chip_stats({0.5, 0.1, 0.3, 0.2, 0.4}, 100);
+  const double half = student_t_quantile(0.975, 0.0071 * 0.0071 * 4 / (0.005 * 0.005)) * std::sqrt(0.0071);
+  EXPECT_NEAR(half, 0.19403, 2e-5);  // t(0.975, 8.0656) = 2.30274
+  EXPECT_NEAR(s.ci95_low, 0.3 - half, 1e-12);
+  EXPECT_NEAR(s.ci95_high, 0.3 + half, 1e-12);
+  EXPECT_EQ(s.images, 100);
+  // One chip (or equal chips): the binomial interval of the test set alone, normal quantile.
+  const ChipStats one = chip_stats({0.9}, 400);
+  EXPECT_NEAR(one.ci95_high - one.mean, 1.959963985 * std::sqrt(0.9 * 0.1 / 400), 1e-9);
+  // More images narrow the test-set part; more chips (same spread) narrow the chip part.
+  EXPECT_LT(chip_stats({0.9}, 4000).ci95_high, one.ci95_high);
+  const ChipStats two = chip_stats({0.80, 0.84}, 1000), eight = chip_stats({0.80, 0.84, 0.80, 0.84, 0.80, 0.84, 0.80, 0.84}, 1000);
+  EXPECT_LT(eight.ci95_high - eight.ci95_low, 0.3 * (two.ci95_high - two.ci95_low));  // t(0.975, ~1) = 12.7
+  // Clipped to [0, 1].
+  EXPECT_EQ(chip_stats({1.0, 0.98}, 50).ci95_high, 1.0);
+  const nlohmann::json j = to_json(s);
+  EXPECT_EQ(j["ci95"].size(), 2u);
+  EXPECT_EQ(j["images"], 100);
+  EXPECT_EQ(j["chips"], 5);
 }
 
 // A checkpoint header as cimlab train writes it (nn/train.hpp), with the model's weights.

@@ -31,10 +31,16 @@ struct WeightsSpec {
   int cols = 0;              // logical outputs drawn; 0 = as many as fit the array
 };
 
+// The inputs scored, and the separate inputs that calibrate the ADC range (adc.range: calibrated), so
+// that no output is scored with a range fitted to itself: with drawn inputs, calibration_count vectors
+// of a separate draw from the same distribution (stream (seed, inputs, 1)); with an input file, the
+// vectors of calibration_file (required then).
 struct InputsSpec {
   std::string file;  // CSV/NPY, one input vector (activations in [0, 1]) per line; empty = drawn
   int count = 0;     // vectors drawn
   double density = 1.0;  // fraction of non-zero activations when drawn
+  std::string calibration_file;  // CSV/NPY as file: the ADC calibration inputs; empty = drawn
+  int calibration_count = 32;    // vectors drawn for the ADC calibration
 };
 
 struct XbarExperiment {

@@ -33,7 +33,13 @@ const core::Schema& inputs_schema() {
       "inputs", "input activations in [0, 1], one vector per line, from a file or drawn uniformly",
       {ParamSpec::path("file", "CSV/NPY, one input vector per line (relative to the config file); empty = drawn"),
        ParamSpec::integer("count", "32", "input vectors drawn").at_least(1).at_most(1000000),
-       ParamSpec::real("density", Dim::kNone, "1", "fraction of non-zero activations when drawn").above(0).at_most(1)}};
+       ParamSpec::real("density", Dim::kNone, "1", "fraction of non-zero activations when drawn").above(0).at_most(1),
+       ParamSpec::path("calibration_file",
+                       "inputs that calibrate the ADC range (adc.range: calibrated), as file; required with file; "
+                       "empty = a draw of calibration_count vectors separate from the scored ones"),
+       ParamSpec::integer("calibration_count", "32", "input vectors drawn for the ADC calibration (separate draw)")
+           .at_least(1)
+           .at_most(1000000)}};
   return s;
 }
 
@@ -74,6 +80,10 @@ Sections validate_sections(const core::ConfigFile& cfg, XbarExperiment& exp, cor
                        "simulates one array: set the sections themselves"));
   s.weights = core::validate_section(cfg, "weights", weights_schema(), diags, exp.resolved);
   s.inputs = core::validate_section(cfg, "inputs", inputs_schema(), diags, exp.resolved);
+  if (s.inputs.has("file") && !s.inputs.has("calibration_file") && s.chip.array.adc.range == AdcRange::kCalibrated)
+    diags.add(core::at(cfg.root["inputs"]["file"], cfg.origin,
+                       "inputs.file with adc.range: calibrated needs inputs.calibration_file: the ADC range must be "
+                       "calibrated on other inputs than those scored"));
   s.output = core::validate_section(cfg, "output", output_schema(), diags, exp.resolved);
   return s;
 }
@@ -96,8 +106,9 @@ void build_specs(const core::ConfigFile& cfg, const Sections& s, XbarExperiment&
   exp.weights = {w.has("file") ? w.str("file") : "", w.str("distribution"), w.real("scale"),
                  static_cast<int>(w.integer("cols"))};
   const core::Params& in = s.inputs;
-  exp.inputs = {in.has("file") ? in.str("file") : "", static_cast<int>(in.integer("count")),
-                in.real("density")};
+  exp.inputs = {in.has("file") ? in.str("file") : "", static_cast<int>(in.integer("count")), in.real("density"),
+                in.has("calibration_file") ? in.str("calibration_file") : "",
+                static_cast<int>(in.integer("calibration_count"))};
   exp.effects = s.chip.effects;
   exp.voltage_map = s.output.boolean("voltage_map");
 }

@@ -60,21 +60,28 @@ Eigen::MatrixXd load_weights(const XbarExperiment& exp, core::Rng rng) {
   return W;
 }
 
-Eigen::MatrixXd load_inputs(const XbarExperiment& exp, Eigen::Index rows, core::Rng rng) {
-  if (!exp.inputs.file.empty()) {
-    const Eigen::MatrixXd X = core::read_matrix(exp.inputs.file).transpose();
+// Input vectors (rows x K) from `file`, or `count` drawn from the configured distribution.
+Eigen::MatrixXd load_inputs(const XbarExperiment& exp, const std::string& file, int count, Eigen::Index rows,
+                            core::Rng rng) {
+  if (!file.empty()) {
+    const Eigen::MatrixXd X = core::read_matrix(file).transpose();
     if (X.rows() != rows)
-      throw core::InputError(fmt::format("{}: each line must hold {} activations (one per weight row), found {}",
-                                         exp.inputs.file, rows, X.rows()));
+      throw core::InputError(
+          fmt::format("{}: each line must hold {} activations (one per weight row), found {}", file, rows, X.rows()));
     if (X.minCoeff() < 0.0 || X.maxCoeff() > 1.0)
-      throw core::InputError(fmt::format("{}: activations must lie in [0, 1]", exp.inputs.file));
+      throw core::InputError(fmt::format("{}: activations must lie in [0, 1]", file));
     return X;
   }
-  Eigen::MatrixXd X(rows, exp.inputs.count);
+  Eigen::MatrixXd X(rows, count);
   for (Eigen::Index k = 0; k < X.cols(); ++k)
     for (Eigen::Index i = 0; i < X.rows(); ++i) X(i, k) = rng.bernoulli(exp.inputs.density) ? rng.uniform() : 0.0;
   return X;
 }
+
+// The scored inputs and the separate ADC calibration inputs (InputsSpec).
+struct Inputs {
+  Eigen::MatrixXd scored, calibration;
+};
 
 struct CaseResult {
   Eigen::MatrixXd outputs;
@@ -85,14 +92,16 @@ ArraySimSpec sim_spec(const XbarExperiment& exp) {
   return {exp.circuit, exp.device, exp.mapping, exp.adc, exp.ir_drop_type, exp.ir_drop_params};
 }
 
-// One chip instance with `effects` on: outputs for X and their error against the ideal product.
-CaseResult run_case(const XbarExperiment& exp, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
-                    const Eigen::MatrixXd& ideal, EffectSet effects, const Correction* correction) {
+// One chip instance with `effects` on: outputs for the scored inputs (the ADC range calibrated on the
+// calibration inputs) and their error against the ideal product.
+CaseResult run_case(const XbarExperiment& exp, const Eigen::MatrixXd& W, const Inputs& in, const Eigen::MatrixXd& ideal,
+                    EffectSet effects, const Correction* correction) {
   const core::Rng root(exp.seed);
   ArraySim sim(sim_spec(exp), W, effects, core::fork(root, core::Stream::kProgramming), correction);
   core::Rng read_rng = core::fork(root, core::Stream::kReadNoise);
-  if (exp.adc.range == AdcRange::kCalibrated && effects.has(Effect::kQuantisation)) sim.calibrate_adc(X, read_rng);
-  CaseResult r{sim.run(X, read_rng), {}};
+  if (exp.adc.range == AdcRange::kCalibrated && effects.has(Effect::kQuantisation))
+    sim.calibrate_adc(in.calibration, read_rng);
+  CaseResult r{sim.run(in.scored, read_rng), {}};
   const OutputError e = output_error(r.outputs, ideal);
   // Outputs near zero make per-entry relative errors meaningless; the largest error is given as a
   // fraction of the largest ideal output (full scale) instead.
@@ -166,7 +175,7 @@ std::string summary_table(const nlohmann::json& effects, const nlohmann::json& c
 }
 
 // Each effect alone and each of the five classes: the error budget.
-nlohmann::json error_budget(const XbarExperiment& e, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+nlohmann::json error_budget(const XbarExperiment& e, const Eigen::MatrixXd& W, const Inputs& X,
                             const Eigen::MatrixXd& ideal, core::Progress& progress) {
   nlohmann::json effects = nlohmann::json::object(), classes = nlohmann::json::object();
   for (int i = 0; i < kEffectCount; ++i) {
@@ -185,7 +194,7 @@ nlohmann::json error_budget(const XbarExperiment& e, const Eigen::MatrixXd& W, c
 }
 
 // All effects together, and with weight-mapping correction when enabled (then also IR drop alone).
-nlohmann::json all_together(const XbarExperiment& e, const Eigen::MatrixXd& W, const Eigen::MatrixXd& X,
+nlohmann::json all_together(const XbarExperiment& e, const Eigen::MatrixXd& W, const Inputs& X,
                             const Eigen::MatrixXd& ideal, core::RunDir& run, nlohmann::json& correction,
                             core::Progress& progress) {
   nlohmann::json cases = nlohmann::json::object();
@@ -195,7 +204,7 @@ nlohmann::json all_together(const XbarExperiment& e, const Eigen::MatrixXd& W, c
   progress.advance();
   if (!e.correction_enabled) return cases;
   const auto scheme = make_correction(e.correction_params);
-  correction = correction_report(e, W, X, run);
+  correction = correction_report(e, W, X.scored, run);
   cases["ir_drop_only_corrected"] = run_case(e, W, X, ideal, EffectSet::only(Effect::kIrDrop), scheme.get()).json;
   CaseResult corrected = run_case(e, W, X, ideal, e.effects, scheme.get());
   core::write_csv(run.file("outputs_all_corrected.csv"), corrected.outputs.transpose());
@@ -209,14 +218,17 @@ nlohmann::json all_together(const XbarExperiment& e, const Eigen::MatrixXd& W, c
 XbarRun run_weights(const XbarExperiment& e, core::RunDir& run, const std::string& spice_path) {
   const core::Rng root(e.seed);
   const Eigen::MatrixXd W = load_weights(e, core::fork(root, core::Stream::kWeights));
-  const Eigen::MatrixXd X = load_inputs(e, W.rows(), core::fork(root, core::Stream::kInputs));
+  const core::Rng input_rng = core::fork(root, core::Stream::kInputs);
+  const Inputs inputs{load_inputs(e, e.inputs.file, e.inputs.count, W.rows(), input_rng),
+                      load_inputs(e, e.inputs.calibration_file, e.inputs.calibration_count, W.rows(), input_rng.fork(1))};
+  const Eigen::MatrixXd& X = inputs.scored;
   const Eigen::MatrixXd ideal = W.transpose() * X;
   core::write_csv(run.file("outputs_ideal.csv"), ideal.transpose());
 
   core::Progress progress("xbar", kEffectCount + static_cast<int>(error_classes().size()) + 2);
-  const nlohmann::json budget = error_budget(e, W, X, ideal, progress);
+  const nlohmann::json budget = error_budget(e, W, inputs, ideal, progress);
   nlohmann::json correction = nullptr;
-  const nlohmann::json cases = all_together(e, W, X, ideal, run, correction, progress);
+  const nlohmann::json cases = all_together(e, W, inputs, ideal, run, correction, progress);
   progress.finish();
 
   const ArraySim plain(sim_spec(e), W, EffectSet::none(), root);
@@ -234,6 +246,8 @@ XbarRun run_weights(const XbarExperiment& e, core::RunDir& run, const std::strin
   nlohmann::json result = {{"mode", "weights"},
                            {"weights", {{"rows", W.rows()}, {"outputs", W.cols()}}},
                            {"inputs", X.cols()},
+                           {"adc_calibration_inputs",
+                            e.adc.range == AdcRange::kCalibrated ? nlohmann::json(inputs.calibration.cols()) : nullptr},
                            {"array", {{"rows", e.circuit.rows}, {"cols", e.circuit.cols},
                                       {"cols_used", plain.mapping().layout().cols_used()}}},
                            {"effects", budget.at("effects")},

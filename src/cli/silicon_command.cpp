@@ -40,11 +40,12 @@ int run(const SiliconArgs& a) {
   if (!a.fit.empty()) {
     const flow::FitResult fit = flow::fit_silicon(paths, a.fit, a.overrides);
     overrides.insert(overrides.end(), fit.overrides.begin(), fit.overrides.end());
-    fit_json = {{"keys", a.fit}, {"set", fit.overrides}, {"loss_before", fit.loss_before}, {"loss_after", fit.loss_after},
+    fit_json = {{"keys", a.fit}, {"set", fit.overrides}, {"at_bound", fit.at_bound}, {"loss_before", fit.loss_before}, {"loss_after", fit.loss_after},
                 {"evaluations", fit.evaluations}};
     fit_text = fmt::format("fit on the calibration macros ({} evaluations): sum of ln(model/published)^2 {:.4g} -> {:.4g}\n",
                            fit.evaluations, fit.loss_before, fit.loss_after);
-    for (const auto& o : fit.overrides) fit_text += fmt::format("  --set '{}'\n", o);
+    for (std::size_t i = 0; i < fit.overrides.size(); ++i)
+      fit_text += fmt::format("  --set '{}'{}\n", fit.overrides[i], fit.at_bound[i] ? "   (at the edge of its decade: the model lacks something here)" : "");
   }
   const std::vector<flow::MacroCheck> checks = flow::check_silicon(paths, overrides);
   nlohmann::json out = flow::silicon_json(checks);

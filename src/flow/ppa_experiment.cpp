@@ -112,7 +112,8 @@ nlohmann::json ppa_json(const PpaExperiment& exp, const PpaRun& run) {
   out["mapping"] = map_json(exp.map, run.net, run.mapping);
   if (exp.has_silicon)
     out["silicon"] = {{"source", exp.silicon.source}, {"role", exp.silicon.role}, {"kind", exp.silicon.kind},
-                      {"published", exp.silicon.figures}, {"error", silicon_errors(exp.silicon, out["totals"])}};
+                      {"published", exp.silicon.figures}, {"excludes", exp.silicon.excludes},
+                      {"model", published_scope(exp.silicon, out)}, {"error", silicon_errors(exp.silicon, out)}};
   return out;
 }
 
@@ -133,9 +134,10 @@ std::string ppa_text(const PpaExperiment& exp, const PpaRun& run) {
                    t.area_m2 * 1e6, t.energy_per_inference_j, t.latency_s, t.throughput_inferences_per_s, t.limited_by,
                    t.tops, t.tops_per_w, t.tops_per_mm2);
   if (exp.has_silicon) {
-    const nlohmann::json totals = ppa::to_json(run.result)["totals"];
+    const nlohmann::json ppa = ppa::to_json(run.result);
+    const nlohmann::json totals = published_scope(exp.silicon, ppa);
     s += fmt::format("published ({}, {}): {}\n", exp.silicon.kind, exp.silicon.source, exp.silicon.notes);
-    for (const auto& [name, e] : silicon_errors(exp.silicon, totals))
+    for (const auto& [name, e] : silicon_errors(exp.silicon, ppa))
       s += fmt::format("  {:<24} published {:>11.4g}  model {:>11.4g}  error {:+.1f}%\n", name, exp.silicon.figures.at(name),
                        totals[name].get<double>(), 100.0 * e);
   }

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <sstream>
 
 #include "core/errors.hpp"
 #include "flow/ppa_experiment.hpp"
 #include "ppa/circuits.hpp"
+#include "ppa/estimate.hpp"
 #include "ppa/technology.hpp"
 
 namespace cimlab::flow {
@@ -27,6 +29,7 @@ const core::Schema& silicon_schema() {
                          "calibration: fits the shared constants (cimlab silicon --fit); validation: held out"),
        ParamSpec::choice("kind", {"measured", "simulated"}, "measured", "measured silicon, or a published simulation"),
        ParamSpec::string("notes", "", "operating point and normalisation in words"),
+       ParamSpec::string("excludes", "", "components the published figures leave out, comma-separated (e.g. shift_add)"),
        ParamSpec::real("tops_per_w", Dim::kNone, "", "published energy efficiency (2 operations per MAC)").above(0),
        ParamSpec::real("tops", Dim::kNone, "", "published throughput (2 operations per MAC)").above(0),
        ParamSpec::real("tops_per_mm2", Dim::kNone, "", "published area efficiency").above(0),
@@ -53,6 +56,19 @@ SiliconReference load_silicon(const core::ConfigFile& cfg, core::Diagnostics& di
   ref.role = p.str("role");
   ref.kind = p.str("kind");
   if (p.has("notes")) ref.notes = p.str("notes");
+  if (p.has("excludes")) {
+    std::stringstream list(p.str("excludes"));
+    for (std::string item; std::getline(list, item, ',');) {
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (item.empty()) continue;
+      const auto& names = ppa::component_names();
+      if (std::find(names.begin(), names.end(), item) == names.end())
+        diags.add(core::at(cfg.root["silicon"]["excludes"], cfg.origin,
+                           fmt::format("silicon.excludes: unknown component '{}' (components: {})", item, fmt::join(names, ", "))));
+      ref.excludes.push_back(item);
+    }
+  }
   for (const auto& f : silicon_figures())
     if (p.has(f)) ref.figures[f] = p.real(f);
   if (ref.figures.empty())
@@ -62,7 +78,27 @@ SiliconReference load_silicon(const core::ConfigFile& cfg, core::Diagnostics& di
   return ref;
 }
 
-std::map<std::string, double> silicon_errors(const SiliconReference& ref, const nlohmann::json& totals) {
+nlohmann::json published_scope(const SiliconReference& ref, const nlohmann::json& ppa) {
+  nlohmann::json t = ppa["totals"];
+  if (ref.excludes.empty()) return t;
+  double energy = t["energy_per_inference_j"], area = t["area_mm2"], leakage = t["leakage_w"];
+  for (const auto& name : ref.excludes) {
+    const nlohmann::json& c = ppa["components"][name];
+    energy -= c["energy_j"].get<double>();
+    area -= c["area_mm2"].get<double>();
+    leakage -= c["leakage_w"].get<double>();
+  }
+  const double macs = t["macs"];
+  t["energy_per_inference_j"] = energy;
+  t["area_mm2"] = area;
+  t["leakage_w"] = leakage;
+  t["tops_per_w"] = energy > 0 ? 2.0 * macs / energy / 1e12 : 0.0;
+  t["tops_per_mm2"] = area > 0 ? t["tops"].get<double>() / area : 0.0;
+  return t;
+}
+
+std::map<std::string, double> silicon_errors(const SiliconReference& ref, const nlohmann::json& ppa) {
+  const nlohmann::json totals = published_scope(ref, ppa);
   std::map<std::string, double> err;
   for (const auto& [name, published] : ref.figures)
     if (totals.contains(name)) err[name] = totals[name].get<double>() / published - 1.0;
@@ -74,12 +110,13 @@ namespace {
 MacroCheck check_one(const std::string& path, const std::vector<std::string>& overrides) {
   const PpaExperiment exp = load_ppa_experiment(path, overrides);
   if (!exp.has_silicon) throw core::ConfigError(fmt::format("{}: no 'silicon' section to compare with", path));
-  const nlohmann::json totals = ppa_json(exp, run_ppa(exp))["totals"];
+  const nlohmann::json ppa = ppa_json(exp, run_ppa(exp));
+  const nlohmann::json totals = published_scope(exp.silicon, ppa);
   MacroCheck c;
   c.path = path;
   c.name = fs::path(path).stem().string();
   c.ref = exp.silicon;
-  c.error = silicon_errors(c.ref, totals);
+  c.error = silicon_errors(c.ref, ppa);
   for (const auto& [name, e] : c.error) c.model[name] = totals[name].get<double>();
   return c;
 }
@@ -162,9 +199,13 @@ FitResult fit_silicon(const std::vector<std::string>& paths, const std::vector<s
     for (const auto& p : paths)
       if (sets_key(p, key))
         throw core::ConfigError(fmt::format("--fit {}: {} sets it; a shared constant cannot be fitted where a macro states its own", key, p));
+    // The start: the last --set of the key, else its default.
+    std::string start = spec.default_text;
+    for (const auto& o : overrides)
+      if (o.rfind(key + "=", 0) == 0) start = o.substr(key.size() + 1);
     std::string error;
-    const auto v = core::parse_quantity(spec.default_text, spec.dim, &error);
-    if (!v || *v <= 0) throw core::ConfigError(fmt::format("--fit {}: its default '{}' is not a positive value", key, spec.default_text));
+    const auto v = core::parse_quantity(start, spec.dim, &error);
+    if (!v || *v <= 0) throw core::ConfigError(fmt::format("--fit {}: its start '{}' is not a positive value", key, start));
     specs.push_back(&spec);
     x.push_back(std::log(*v));
   }
@@ -197,7 +238,10 @@ FitResult fit_silicon(const std::vector<std::string>& paths, const std::vector<s
     if (start - current <= 1e-9 * start) break;  // a sweep that no longer helps
   }
   r.loss_after = current;
-  for (std::size_t i = 0; i < keys.size(); ++i) r.values.emplace_back(keys[i], std::exp(x[i]));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    r.values.emplace_back(keys[i], std::exp(x[i]));
+    r.at_bound.push_back(std::abs(std::abs(x[i] - x0[i]) - std::log(kRange)) < 1e-3);
+  }
   r.overrides = with(x);
   r.overrides.erase(r.overrides.begin(), r.overrides.begin() + static_cast<std::ptrdiff_t>(overrides.size()));
   return r;
@@ -219,6 +263,7 @@ nlohmann::json silicon_json(const std::vector<MacroCheck>& checks) {
   std::map<std::string, double> worst;  // role -> max |error|
   for (const auto& c : checks) {
     macros.push_back({{"name", c.name},
+                      {"excludes", c.ref.excludes},
                       {"role", c.ref.role},
                       {"kind", c.ref.kind},
                       {"source", c.ref.source},

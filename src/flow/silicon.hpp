@@ -11,7 +11,7 @@
 // `--fit KEY,...` first fits shared constants (circuits.* or technology.* keys that no macro sets
 // itself) on the calibration macros: the sum over them of ln(model / published)^2 of every published
 // figure, minimised by cyclic golden-section searches over each key's logarithm within [x / 10, 10 x]
-// of its default x (clamped to the key's declared range), sweep after sweep until one no longer helps
+// of its start x (the key's last --set, else its default) (clamped to the key's declared range), sweep after sweep until one no longer helps
 // (at most 12): a first-order constant that needs more than a decade to fit is a model that is wrong. Thread-safety: pure functions of their arguments.
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -31,6 +31,7 @@ struct SiliconReference {
   std::string kind = "measured";        // measured | simulated
   std::string notes;
   std::map<std::string, double> figures;  // totals key -> published value (SI, as the totals hold them)
+  std::vector<std::string> excludes;      // model components the published figures leave out
 };
 
 const core::Schema& silicon_schema();
@@ -41,8 +42,11 @@ const std::vector<std::string>& silicon_figures();
 // whether the section was there.
 SiliconReference load_silicon(const core::ConfigFile& cfg, core::Diagnostics& diags, YAML::Node& resolved, bool& present);
 
-// model / published - 1 for every published figure found in `totals` (the estimate's totals JSON).
-std::map<std::string, double> silicon_errors(const SiliconReference& ref, const nlohmann::json& totals);
+// The estimate's totals as the publisher counts them: without the energy, area and leakage of the
+// components in ref.excludes (TOPS/W, TOPS/mm2 and energy recomputed). `ppa` is the estimate's JSON.
+nlohmann::json published_scope(const SiliconReference& ref, const nlohmann::json& ppa);
+// model / published - 1 for every published figure, on published_scope(ref, ppa).
+std::map<std::string, double> silicon_errors(const SiliconReference& ref, const nlohmann::json& ppa);
 
 // One macro of a validation run.
 struct MacroCheck {
@@ -60,6 +64,7 @@ std::vector<MacroCheck> check_silicon(const std::vector<std::string>& paths, con
 struct FitResult {
   std::vector<std::pair<std::string, double>> values;  // key -> fitted SI value
   std::vector<std::string> overrides;                   // the same as --set key=value lines (with units)
+  std::vector<bool> at_bound;                           // a value at the edge of its search range
   double loss_before = 0, loss_after = 0;               // sum of ln(model / published)^2 over calibration
   int evaluations = 0;
 };

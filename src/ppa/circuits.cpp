@@ -25,23 +25,31 @@ const core::Schema& circuits_schema() {
                          "current: DC read current through the cells (V^2 G t); charge: per-cell compute capacitors "
                          "(charge-domain SRAM macros, C V^2 per active cell); voltage: the columns settle on the "
                          "sense capacitors (no DC current; only the lines' charging, array.bitline_swing)"),
-       ParamSpec::real("cell.capacitance", Dim::kCapacitance, "1 fF", "compute capacitor per cell (charge sensing; a metal-fringe capacitor of about a femtofarad)")
+       ParamSpec::real("cell.capacitance", Dim::kCapacitance, "10 fF", "effective compute capacitance per cell, its wiring included (charge sensing; calibrated: docs/validation.md)")
            .at_least(0).at_most(1e-12),
        ParamSpec::choice("adc.type", {"sar", "flash", "ramp"}, "sar", "ADC architecture"),
-       ParamSpec::real("adc.fom", Dim::kEnergy, "10 fJ",
-                       "Walden figure of merit of a SAR conversion step at the node's nominal supply").above(0).at_most(1e-9),
+       ParamSpec::real("adc.fom", Dim::kEnergy, "9.3 fJ",
+                       "Walden figure of merit of a SAR conversion step at the node's nominal supply (calibrated: docs/validation.md)").above(0).at_most(1e-9),
        ParamSpec::real("adc.enob_loss", Dim::kNone, "0.5", "bits lost to noise and distortion: ENOB = bits - loss").at_least(0).below(4),
        ParamSpec::real("adc.area_fixed", Dim::kArea, "300 um2", "ADC area independent of resolution").at_least(0).at_most(1e-6),
        ParamSpec::real("adc.area_per_level", Dim::kArea, "2 um2", "ADC area per code level (capacitor DAC unit, comparator)").at_least(0).at_most(1e-6),
        ParamSpec::real("adc.decision_fo4", Dim::kNone, "10", "one comparator decision, in FO4 delays").above(0).at_most(1e4),
+       ParamSpec::real("adc.sample_capacitance", Dim::kCapacitance, "200 fF",
+                       "the sample-and-hold (or integrating) capacitor charged once per conversion, C V_dd^2 whatever "
+                       "the resolution (calibrated: docs/validation.md)").at_least(0).at_most(1e-9),
        ParamSpec::real("adc.conversion_time", Dim::kTime, "0 s",
                        "one conversion, when the converter's published time is known (0: decisions x FO4 delays)").at_least(0).at_most(1e-3),
        ParamSpec::boolean("adc.sample_hold", "false",
                           "a sample-and-hold per column: the next read overlaps the conversions (an array step takes the "
                           "longer of the two instead of their sum)"),
-       ParamSpec::boolean("driver.pulse_coded", "false",
-                          "input digits are trains of unit pulses (pulse count or pulse width): a digit of value v takes v "
-                          "pulses of array.read_time; activity then counts pulses (input_density = mean digit / full scale)"),
+       ParamSpec::choice("driver.coding", {"level", "count", "width"}, "level",
+                         "an input digit as an amplitude from a DAC (level), up to 2^b - 1 unit pulses of array.read_time "
+                         "(count) or one pulse up to 2^b - 1 of them long (width, PWM); count and width read "
+                         "workload.input_density as the mean digit over full scale"),
+       ParamSpec::real("driver.dac_gates_per_bit", Dim::kNone, "100",
+                       "level coding of multi-bit digits: NAND2-equivalent switching per DAC bit per activation (calibrated: "
+                       "docs/validation.md)")
+           .at_least(0).at_most(1e6),
        ParamSpec::real("driver.gates", Dim::kNone, "10", "NAND2 equivalents per row driver (level shifter and buffer)").at_least(0).at_most(1e5),
        ParamSpec::real("shift_add.gates_per_bit", Dim::kNone, "10", "NAND2 equivalents per bit of shift-and-add (adder and register)").at_least(0).at_most(1e4),
        ParamSpec::real("sram.efficiency", Dim::kNone, "0.7", "bit-cell area / buffer area").above(0).at_most(1),
@@ -74,8 +82,11 @@ CircuitSpec load_circuits(const YAML::Node& root, const core::Origin& origin, co
   c.adc_area_per_level = p.real("adc.area_per_level");
   c.adc_decision_fo4 = p.real("adc.decision_fo4");
   c.adc_conversion_time = p.real("adc.conversion_time");
+  c.adc_sample_capacitance = p.real("adc.sample_capacitance");
   c.sample_hold = p.boolean("adc.sample_hold");
-  c.pulse_coded = p.boolean("driver.pulse_coded");
+  const std::string& coding = p.str("driver.coding");
+  c.coding = coding == "count" ? InputCoding::kCount : coding == "width" ? InputCoding::kWidth : InputCoding::kLevel;
+  c.dac_gates_per_bit = p.real("driver.dac_gates_per_bit");
   c.driver_gates = p.real("driver.gates");
   c.adder_gates_per_bit = p.real("shift_add.gates_per_bit");
   c.sram_efficiency = p.real("sram.efficiency");
@@ -91,20 +102,22 @@ namespace {
 double levels(int bits) { return std::ldexp(1.0, bits); }
 }  // namespace
 
-// Walden, IEEE JSAC 17(4):539, 1999: P = FoM 2^ENOB f_s, so one SAR conversion costs FoM 2^ENOB. The
-// figure of merit is taken as a SAR's (and as node-independent: converters' capacitors are sized by noise
-// and matching, not by the node); the other types pay per comparator operation relative to its B + 1
-// decisions (a first-order rule, cimlab's): flash 2^B - 1 comparators, ramp (and counting / CCO
-// converters) 2^B steps. The figure of merit holds at the node's nominal supply (C V^2: scaled by
-// (supply / vdd)^2). Time: SAR B + 1 decisions, flash one, ramp 2^B.
+// Walden, IEEE JSAC 17(4):539, 1999: P = FoM 2^ENOB f_s, so one conversion costs FoM 2^ENOB, for a SAR
+// (its capacitor DAC switches 2^B unit capacitors) as for a flash converter (2^B - 1 comparators fire
+// once). A ramp (or counting, CCO-based) converter runs its comparator and counter through 2^B steps:
+// 2^B / (B + 1) times a SAR's B + 1 decisions (a first-order rule, cimlab's). The figure of merit is taken
+// as node-independent (converters' capacitors are sized by noise and matching, not by the node) and holds
+// at the node's nominal supply (C V^2: scaled by (supply / vdd)^2). Time: SAR B + 1 decisions, flash one,
+// ramp 2^B. Plus the sampling capacitor's C V_dd^2, the same at any resolution.
 ActionCost adc_conversion(const CircuitSpec& c, const TechSpec& t, int bits) {
   const double enob = std::max(1.0, bits - c.adc_enob_loss);
   const double decision = c.adc_decision_fo4 * t.fo4_delay;
   const double sar_steps = bits + 1.0;
   double steps = sar_steps, operations = sar_steps;
-  if (c.adc_type == AdcType::kFlash) steps = 1.0, operations = levels(bits) - 1.0;
+  if (c.adc_type == AdcType::kFlash) steps = 1.0;
   if (c.adc_type == AdcType::kRamp) steps = operations = levels(bits);
-  return {c.adc_fom * t.energy_scale * std::exp2(enob) * operations / sar_steps,
+  const double sample = c.adc_sample_capacitance * t.vdd * t.vdd;
+  return {c.adc_fom * t.energy_scale * std::exp2(enob) * operations / sar_steps + sample,
           c.adc_conversion_time > 0 ? c.adc_conversion_time : steps * decision};
 }
 

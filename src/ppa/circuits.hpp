@@ -10,7 +10,8 @@
 //              charging C_bl V_swing V_dd per conversion (charge-domain or precharged columns); cell
 //              area in F^2
 //   row driver NAND2-equivalent gates per driver, switching once per row activation
-//   ADC        Walden figure of merit: E = FoM 2^ENOB per conversion; SAR: B + 1 bit decisions, area
+//   ADC        Walden figure of merit: E = FoM 2^ENOB per conversion (ramp: x 2^B / (B + 1)) plus the
+//              sampling capacitor's C V^2; SAR: B + 1 bit decisions, area
 //              fixed + per level (capacitor DAC); flash: one decision, 2^B - 1 comparators; ramp: 2^B
 //              steps
 //   shift-add  an adder and register as wide as the partial sum, per conversion
@@ -32,6 +33,9 @@ enum class AdcType { kSar, kFlash, kRamp };
 // charge on per-cell capacitors (charge-domain SRAM macros: C V^2 per active cell, no DC current), or
 // voltage-mode (columns settle on the sense capacitors: no DC current, only the lines' charging).
 enum class Sensing { kCurrent, kCharge, kVoltage };
+// How a row driver encodes an input digit of b bits: an amplitude from a DAC (level), up to 2^b - 1 unit
+// pulses (count), or one pulse up to 2^b - 1 units long (width, PWM).
+enum class InputCoding { kLevel, kCount, kWidth };
 
 struct CircuitSpec {
   double cell_area_f2 = 12;            // one cell, in F^2
@@ -39,16 +43,18 @@ struct CircuitSpec {
   double bitline_swing = 0;            // V, a column line's swing per read (0: clamped, current mode)
   double wordline_voltage = 0;         // V, the word line's (access gates') swing; 0 = the supply
   Sensing sensing = Sensing::kCurrent;
-  double cell_capacitance = 1e-15;     // F, a compute capacitor per cell (charge sensing)
+  double cell_capacitance = 10e-15;     // F, a compute capacitor per cell (charge sensing)
   AdcType adc_type = AdcType::kSar;
-  double adc_fom = 10e-15;             // J per conversion step (Walden) at the nominal supply
+  double adc_fom = 9.3e-15;              // J per conversion step (Walden) at the nominal supply
   double adc_enob_loss = 0.5;          // bits: ENOB = bits - loss
   double adc_area_fixed = 300e-12;     // m2
   double adc_area_per_level = 2e-12;   // m2 per code level (2^B)
   double adc_decision_fo4 = 10;        // one comparator decision, in FO4 delays
   double adc_conversion_time = 0;      // s, one conversion when given (a published converter); 0 = derived
+  double adc_sample_capacitance = 200e-15;  // F, charged once per conversion
   bool sample_hold = false;            // the next read overlaps the conversions (sample-and-hold per column)
-  bool pulse_coded = false;            // input digits as trains of unit pulses (pulse count / PWM)
+  InputCoding coding = InputCoding::kLevel;
+  double dac_gates_per_bit = 100;       // NAND2-equivalent switching per DAC bit per activation (level coding)
   double driver_gates = 10;            // NAND2 equivalents per row driver
   double adder_gates_per_bit = 10;     // NAND2 equivalents per bit of shift-and-add (adder + register)
   double sram_efficiency = 0.7;        // bit-cell area / buffer area

@@ -64,19 +64,28 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
   const CircuitSpec& c = p.circuits;
   const auto& h = spec.hierarchy;
   const double steps = static_cast<double>(l.positions) * m.input_cycles;  // over all copies
-  // Pulse-coded digits: a read is a train of up to 2^b - 1 unit pulses, and activity counts pulses.
-  const double pulses = c.pulse_coded ? std::exp2(l.mapping.input_digit_bits()) - 1.0 : 1.0;
-  const double density = p.activity.input_density * pulses;
+  // A digit of b bits as up to 2^b - 1 unit pulses (count) or one pulse that long (width): its read lasts
+  // that many read times, its cells conduct for the mean digit's share of them; pulse counting switches
+  // the lines at every pulse, a width-coded or level-coded digit once.
+  const int digit_bits = l.mapping.input_digit_bits();
+  const bool pulsed = c.coding != InputCoding::kLevel;
+  const double units = pulsed ? std::exp2(digit_bits) - 1.0 : 1.0;
+  const double input = p.activity.input_density;
+  const double conducting = input * units;
+  const double switching = c.coding == InputCoding::kCount ? input * units
+                           : c.coding == InputCoding::kWidth ? std::min(1.0, input * units) : input;
   const double g_mean = p.g_min + p.activity.weight_density * (p.g_max - p.g_min);
   const ActionCost conversion = adc_conversion(c, t, l.adc_bits);
   LayerCost out;
   const int line_rows = static_cast<int>(std::min<std::int64_t>(l.rows, spec.array_rows));
-  out.energy["array"] = steps * (static_cast<double>(m.cells_read) * density * cell_read_energy(c, t, p.v_read, g_mean, c.read_time) +
-                                 static_cast<double>(m.rows_driven) * density * word_line_energy(c, t, spec.array_cols) +
-                                 static_cast<double>(m.columns_read) * pulses * bit_line_energy(c, t, line_rows));
-  // A driver switches once per activation; a multilevel DAC's B_dac-bit ladder about B_dac times as much.
-  const double dac = l.mapping.input == xbar::InputMode::kMultilevel ? l.mapping.input_digit_bits() : 1.0;
-  out.energy["row_drivers"] = steps * static_cast<double>(m.rows_driven) * density * dac * driver_energy(c, t);
+  const double line_reads = c.coding == InputCoding::kCount ? units : 1.0;  // precharges of a column per digit
+  out.energy["array"] = steps * (static_cast<double>(m.cells_read) * conducting * cell_read_energy(c, t, p.v_read, g_mean, c.read_time) +
+                                 static_cast<double>(m.rows_driven) * switching * word_line_energy(c, t, spec.array_cols) +
+                                 static_cast<double>(m.columns_read) * line_reads * bit_line_energy(c, t, line_rows));
+  // A driver switches once per activation; a level-coded multi-bit digit also drives a DAC.
+  const bool dac = !pulsed && l.mapping.input == xbar::InputMode::kMultilevel;
+  const double driver = driver_energy(c, t) + (dac ? digit_bits * c.dac_gates_per_bit * t.gate_energy : 0.0);
+  out.energy["row_drivers"] = steps * static_cast<double>(m.rows_driven) * switching * driver;
   const double conversions = steps * static_cast<double>(m.columns_converted);
   out.energy["adc"] = conversions * conversion.energy;
   out.energy["shift_add"] = conversions * adder_energy(c, t, accumulator_width(l, l.adc_bits));
@@ -88,7 +97,7 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
   const double slot = std::max(conversion.time, 1.0 / h.mesh.clock);
   const double per_copy_steps =
       static_cast<double>((l.positions + m.copies - 1) / m.copies) * static_cast<double>(m.input_cycles);
-  out.read_time = per_copy_steps * static_cast<double>(m.row_reads) * pulses * c.read_time;
+  out.read_time = per_copy_steps * static_cast<double>(m.row_reads) * units * c.read_time;
   out.convert_time = per_copy_steps * static_cast<double>(m.conversion_cycles) * slot;
   if (c.sample_hold) {  // reads overlap conversions: the longer of the two per step (charged to it)
     (out.read_time >= out.convert_time ? out.convert_time : out.read_time) = 0.0;
@@ -97,13 +106,13 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
   return out;
 }
 
+}  // namespace
+
 const std::vector<std::string>& component_names() {
   static const std::vector<std::string> names{"array",   "row_drivers", "adc",           "shift_add", "buffers",
                                               "htree",   "noc",         "global_buffer", "digital"};
   return names;
 }
-
-}  // namespace
 
 PpaResult estimate(const mapper::NetworkRequest& net, const mapper::MapSpec& spec, const mapper::Mapping& m,
                    const PpaSpec& p) {

@@ -18,9 +18,10 @@
 // Activity: input_density is the fraction of input digits that drive a row (bit-serial: the share of 1
 // bits; multilevel: the mean squared digit, as a fraction of full scale); weight_density places the mean
 // cell conductance at G_min + weight_density (G_max - G_min). Both are stated defaults unless measured.
-// Pulse-coded inputs (circuits driver.pulse_coded): a digit is a train of up to 2^b - 1 unit pulses of
-// read_time each; input_density is then the mean digit over full scale, and reads, word lines and drivers
-// cost per pulse. With adc.sample_hold a step takes the longer of its reads and its conversions.
+// Pulsed inputs (circuits driver.coding count | width): a b-bit digit takes (2^b - 1) read times;
+// input_density is then the mean digit over full scale, the cells conduct for that share, and the lines
+// and drivers switch per pulse (count) or once (width). Level-coded multi-bit digits pay a DAC per row.
+// With adc.sample_hold a step takes the longer of its reads and its conversions.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -65,6 +66,9 @@ struct PpaResult {
                                                          // noc, global_buffer, digital
   std::vector<std::pair<std::string, Cost>> layers;      // crossbar layers in order, then "shared"
 };
+
+// The component names, in the order of PpaResult::components.
+const std::vector<std::string>& component_names();
 
 // The estimate of `m` (placed; an infeasible mapping gives feasible = false and zeros).
 PpaResult estimate(const mapper::NetworkRequest& net, const mapper::MapSpec& spec, const mapper::Mapping& m,

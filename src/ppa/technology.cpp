@@ -37,8 +37,9 @@ const core::Schema& technology_schema() {
        ParamSpec::real("nand2_area", Dim::kArea, "", "one NAND2-equivalent gate").above(0).at_most(1e-9).mandatory(),
        ParamSpec::real("gate_energy", Dim::kEnergy, "", "energy of one NAND2-equivalent switching event")
            .above(0).at_most(1e-12).mandatory(),
-       ParamSpec::real("off_current_per_um", Dim::kCurrent, "10 nA",
-                       "off-state leakage current per um of transistor width (at vdd); a gate leaks through two devices of width 3F")
+       ParamSpec::real("off_current_per_um", Dim::kCurrent, "1 nA",
+                       "off-state leakage current per um of transistor width (at vdd); a gate leaks through two devices of "
+                       "width 3F (calibrated: docs/validation.md)")
            .at_least(0).at_most(1e-3),
        ParamSpec::real("leakage_per_gate", Dim::kPower, "", "leakage of one NAND2-equivalent gate (default: from off_current_per_um)")
            .at_least(0).at_most(1e-3),

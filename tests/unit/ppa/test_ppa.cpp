@@ -273,11 +273,17 @@ TEST(Ppa, PulseCodedInputsAndSampleHold) {
   EXPECT_NEAR(step(held), std::max(s.ppa.circuits.read_time, cycles * 3e-9), 1e-18);
   Design pulses = s;
   for (auto& l : pulses.net.layers) l.mapping.input = xbar::InputMode::kMultilevel, l.mapping.dac_bits = 4, l.mapping.input_bits = 4;
-  Design one_shot = pulses;
-  pulses.ppa.circuits.pulse_coded = true;  // a 4-bit digit: up to 15 unit pulses
+  Design one_shot = pulses;  // a DAC per row
+  one_shot.ppa.circuits.dac_gates_per_bit = 0;
+  pulses.ppa.circuits.coding = InputCoding::kCount;  // a 4-bit digit: up to 15 unit pulses
   EXPECT_NEAR(step(pulses) - step(one_shot), 14 * s.ppa.circuits.read_time, 1e-18);
   EXPECT_NEAR(component(run(pulses), "row_drivers", &Cost::energy_j), 15 * component(run(one_shot), "row_drivers", &Cost::energy_j),
               1e-9 * component(run(pulses), "row_drivers", &Cost::energy_j));
+  Design width = pulses;  // one pulse up to 15 units long: as long as the count, but it switches once
+  width.ppa.circuits.coding = InputCoding::kWidth;
+  EXPECT_NEAR(step(width), step(pulses), 1e-18);
+  EXPECT_NEAR(component(run(width), "row_drivers", &Cost::energy_j), component(run(one_shot), "row_drivers", &Cost::energy_j) / 0.5,
+              1e-9 * component(run(width), "row_drivers", &Cost::energy_j));
 }
 
 TEST(Ppa, ChargeSensingCostsCapacitorsNotCurrent) {

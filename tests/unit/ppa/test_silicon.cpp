@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "core/config.hpp"
@@ -81,6 +82,30 @@ TEST(Silicon, ShippedMacrosSpanTheDevicesAndHoldOutFive) {
   }
   EXPECT_GE(held_out, 5);
   EXPECT_TRUE(held_out_devices.count("rram") && held_out_devices.count("pcm") && held_out_devices.count("sram"));
+}
+
+// The validation table of docs/validation.md, error by error (model / published - 1): a change to the
+// model or its calibrated constants that moves any of them by more than 2 points must update the table.
+TEST(Silicon, ValidationTableOfTheDocsHolds) {
+  const std::map<std::string, std::map<std::string, double>> documented{
+      {"hermes_14nm_pcm", {{"tops_per_w", -0.064}, {"tops_per_mm2", 1.872}}},
+      {"ibm64_14nm_pcm_1phase", {{"tops_per_w", 0.007}, {"tops", 0.000}}},
+      {"ibm64_14nm_pcm_4phase", {{"tops_per_w", -0.004}, {"tops", -0.020}}},
+      {"jia_65nm_sram_0v85", {{"tops_per_w", 0.016}, {"tops", -0.000}}},
+      {"neurram_130nm_2b", {{"tops_per_w", 1.244}, {"tops", -0.007}}},
+      {"neurram_130nm_4b", {{"tops_per_w", 1.178}, {"tops", 0.060}}},
+      {"neurram_130nm_8b", {{"tops_per_w", -0.191}, {"tops", -0.117}}},
+      {"sinangil_7nm_sram_0v8", {{"tops_per_w", -0.385}, {"tops", -0.001}}},
+      {"wang_22nm_sram_0v7", {{"tops_per_w", 0.297}, {"tops", -0.013}, {"area_mm2", -0.412}}},
+      {"wang_22nm_sram_1v1", {{"tops_per_w", 0.091}, {"tops", -0.072}, {"area_mm2", -0.412}}}};
+  const auto checks = check_silicon(silicon_configs(std::string(CIMLAB_CONFIG_DIR) + "/silicon"), {});
+  ASSERT_EQ(checks.size(), documented.size());
+  for (const auto& c : checks) {
+    ASSERT_TRUE(documented.count(c.name)) << c.name;
+    const auto& want = documented.at(c.name);
+    ASSERT_EQ(c.error.size(), want.size()) << c.name;
+    for (const auto& [figure, e] : want) EXPECT_NEAR(c.error.at(figure), e, 0.02) << c.name << " " << figure;
+  }
 }
 
 }  // namespace

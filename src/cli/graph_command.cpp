@@ -29,7 +29,7 @@ struct GraphArgs {
 
 // A zoo name, else a path when it looks like one (else zoo_graph suggests the closest name).
 bool is_onnx_path(const std::string& model) {
-  const auto& zoo = graph::zoo_names();
+  const auto& zoo = graph::graph_names();
   if (std::find(zoo.begin(), zoo.end(), model) != zoo.end()) return false;
   return model.ends_with(".onnx") || model.find('/') != std::string::npos || std::filesystem::is_regular_file(model);
 }

@@ -26,7 +26,7 @@ const core::Schema& run_schema() {
 const core::Schema& model_schema() {
   static const core::Schema s{
       "model", "the network to map: a zoo model or an ONNX file (cimlab map)",
-      {ParamSpec::choice("name", graph::zoo_names(), "", "zoo model"),
+      {ParamSpec::choice("name", graph::graph_names(), "", "zoo model (or a graph-only network, e.g. vgg8_neurosim)"),
        ParamSpec::path("onnx", "ONNX model file (relative to the config file), instead of name"),
        ParamSpec::string("input_shape", "1x28x28", "zoo models: input images C x H x W (H = W)")}};
   return s;

@@ -163,6 +163,22 @@ Graph vgg8(const Images& im) {
   return b.finish(b.linear(x, "fc2", 256, 10));
 }
 
+// NeuroSim's VGG-8 for CIFAR-10 (DNN_NeuroSim V1.4's network: 3x3 convolutions 128-128, pool, 256-256,
+// pool, 512-512, pool, then 8192-1024-10; ~12.9 M weights, ~616 M MACs at 32 x 32): for mapping and PPA
+// side by side with NeuroSim's published table (graph only: not a trainable zoo model).
+Graph vgg8_neurosim(const Images& im) {
+  Builder b("vgg8_neurosim", im.shape());
+  const std::int64_t channels[] = {im.channels, 128, 128, 256, 256, 512, 512};
+  const std::int64_t side = im.side / 2 / 2 / 2;
+  int x = b.input();
+  for (int i = 1; i <= 6; ++i) {
+    x = b.relu(b.conv(x, fmt::format("conv{}", i), channels[i - 1], channels[i], 3, 1, 1, false), fmt::format("relu{}", i));
+    if (i % 2 == 0) x = b.max_pool(x, fmt::format("pool{}", i / 2));
+  }
+  x = b.relu(b.linear(b.flatten(x), "fc1", 512 * side * side, 1024), "relu7");
+  return b.finish(b.linear(x, "fc2", 1024, 10));
+}
+
 // ResNet basic block: two 3x3 conv + BN, and a 1x1 conv + BN projection when the shape changes.
 int basic_block(Builder& b, int x, const std::string& name, std::int64_t in, std::int64_t out, std::int64_t stride) {
   int y = b.batch_norm(b.conv(x, name + ".conv1", in, out, 3, stride, 1, false), name + ".bn1", out);
@@ -241,7 +257,8 @@ struct Entry {
 
 const std::map<std::string, Entry>& entries() {
   static const std::map<std::string, Entry> e{
-      {"mlp", {mlp, 1}}, {"lenet5", {lenet5, 12}}, {"vgg8", {vgg8, 8}}, {"resnet20", {resnet20, 1}}, {"vit", {vit, 4}}};
+      {"mlp", {mlp, 1}},           {"lenet5", {lenet5, 12}}, {"vgg8", {vgg8, 8}}, {"resnet20", {resnet20, 1}},
+      {"vit", {vit, 4}},           {"vgg8_neurosim", {vgg8_neurosim, 8}}};
   return e;
 }
 
@@ -252,13 +269,28 @@ const std::vector<std::string>& zoo_names() {
   return names;
 }
 
+const std::vector<std::string>& graph_only_names() {
+  static const std::vector<std::string> names{"vgg8_neurosim"};
+  return names;
+}
+
+const std::vector<std::string>& graph_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all = zoo_names();
+    all.insert(all.end(), graph_only_names().begin(), graph_only_names().end());
+    return all;
+  }();
+  return names;
+}
+
 void check_zoo_model(const std::string& name, std::int64_t channels, std::int64_t side) {
   const auto it = entries().find(name);
   if (it == entries().end()) {
-    const auto hint = core::closest(name, zoo_names());
+    const auto& all = graph_names();
+    const auto hint = core::closest(name, all);
     throw core::ModelError(fmt::format("unknown model '{}'{}; models: {}", name,
                                        hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",
-                                       fmt::join(zoo_names(), ", ")));
+                                       fmt::join(all, ", ")));
   }
   const std::int64_t min_side = it->second.min_side;
   if (channels < 1 || side < min_side || (name == "vit" && side % kGrid != 0))

@@ -26,6 +26,11 @@ namespace cimlab::graph {
 
 // The zoo names, in nn::model_names() order: mlp, lenet5, vgg8, resnet20, vit.
 const std::vector<std::string>& zoo_names();
+// Networks described as graphs only, for cimlab graph / map / ppa (no LibTorch module): vgg8_neurosim
+// (NeuroSim V1.4's VGG-8 for CIFAR-10).
+const std::vector<std::string>& graph_only_names();
+// Every network name a graph can be built for: zoo_names() then graph_only_names().
+const std::vector<std::string>& graph_names();
 
 // Checks that `name` is a zoo model and can take channels x side x side images: throws core::ModelError
 // for an unknown name (suggesting the closest) or a shape it cannot take. nn::make_model uses it too.

@@ -294,7 +294,11 @@ const std::vector<std::string>& model_names() { return graph::zoo_names(); }
 
 torch::nn::AnyModule make_model(const std::string& name, const LayerFactory& factory, ImageShape shape) {
   graph::check_zoo_model(name, shape.channels, shape.side);
-  return builders().at(name)(factory, shape);
+  const auto it = builders().find(name);
+  if (it == builders().end())
+    throw core::ModelError(fmt::format("model '{}' is described for cimlab graph, map and ppa only; models to train: {}", name,
+                                       fmt::join(model_names(), ", ")));
+  return it->second(factory, shape);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

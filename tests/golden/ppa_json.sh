@@ -11,6 +11,8 @@ rm -rf "$out" && mkdir -p "$out"
 for node in 130nm 90nm 65nm 45nm 32nm 22nm 14nm 7nm; do
   "$cimlab" ppa ../../configs/examples/ppa_macro_mvm.yaml --json --set technology.node=$node > "$out/mvm_$node.json"
 done
+# NeuroSim's VGG-8 against its published table: a silicon section on a network workload.
+"$cimlab" ppa ../../configs/examples/neurosim_vgg8.yaml --json > "$out/neurosim.json"
 python3 - "$out" <<'PY'
 import json, sys, math
 out = sys.argv[1]
@@ -37,6 +39,11 @@ assert m["workload"] == "mvm" and m["totals"]["macs"] == 128 * 16, m["totals"]
 e = [json.load(open(f"{out}/mvm_{n}.json"))["totals"]["energy_per_inference_j"] for n in
      ("130nm", "90nm", "65nm", "45nm", "32nm", "22nm", "14nm", "7nm")]
 assert all(x > 0 for x in e)
+n = json.load(open(out + "/neurosim.json"))
+assert n["model"] == "vgg8_neurosim" and n["totals"]["macs"] == 615917568, n["totals"]["macs"]
+assert n["silicon"]["kind"] == "simulated" and set(n["silicon"]["error"]) == {"area_mm2", "tops", "tops_per_w"}
+for k, e in n["silicon"]["error"].items():
+    assert math.isclose(n["silicon"]["model"][k] / n["silicon"]["published"][k] - 1, e, rel_tol=1e-9), k
 print("ok")
 PY
 for f in ppa.json components.csv layers.csv config.resolved.yaml; do

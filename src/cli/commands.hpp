@@ -20,6 +20,7 @@ Action setup_graph(CLI::App& app);  // built with or without LibTorch
 Action setup_map(CLI::App& app);    // built with or without LibTorch
 Action setup_ppa(CLI::App& app);    // built with or without LibTorch
 Action setup_silicon(CLI::App& app);  // built with or without LibTorch
+Action setup_explore(CLI::App& app);  // built with or without LibTorch
 Action setup_train(CLI::App& app);  // built only with LibTorch (CIMLAB_HAVE_TORCH)
 Action setup_eval(CLI::App& app);   // built only with LibTorch (CIMLAB_HAVE_TORCH)
 Action setup_run(CLI::App& app);    // built only with LibTorch (CIMLAB_HAVE_TORCH)

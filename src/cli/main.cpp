@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   add(&cli::setup_map);
   add(&cli::setup_ppa);
   add(&cli::setup_silicon);
+  add(&cli::setup_explore);
 #ifdef CIMLAB_HAVE_TORCH
   add(&cli::setup_train);
   add(&cli::setup_eval);

@@ -178,10 +178,12 @@ void summarise(const SearchSpec& spec, SearchResult& result) {
   }
   result.front.clear();
   for (const std::size_t i : pareto_front(f)) result.front.push_back(ids[i]);
+  // The best point of an objective is taken from the front (ties in that objective broken by the others).
   result.best.clear();
+  const auto front = pareto_front(f);
   for (std::size_t k = 0; k < spec.objectives.size(); ++k) {
     std::size_t best = f.size();
-    for (std::size_t i = 0; i < f.size(); ++i)
+    for (const std::size_t i : front)
       if (best == f.size() || f[i][k] < f[best][k]) best = i;
     if (best < f.size()) result.best[spec.objectives[k].name] = ids[best];
   }

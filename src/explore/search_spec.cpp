@@ -147,6 +147,13 @@ SearchSpec load_search(const YAML::Node& section, const core::Origin& origin, co
   spec.space = parse_space(section["space"], origin, "explore.space.", diags);
   for (const char* k : {"objectives", "constraints", "space"})
     if (section[k]) spec.resolved[k] = section[k];
+  if (diags.empty()) {  // a strategy that does not fit the space (a grid over a continuous range)
+    try {
+      find_strategy(spec.strategy)->make(StrategyContext{&spec.space, spec.objectives.size(), spec.seed, spec.strategy_params});
+    } catch (const core::ConfigError& e) {
+      diags.add(core::at(section["strategy"], origin, e.what()));
+    }
+  }
   return spec;
 }
 

@@ -72,6 +72,11 @@ core::ConfigFile read_chip_config(const std::string& path, const std::vector<std
   core::ConfigFile cfg = core::load_config(path);
   core::apply_overrides(cfg, overrides, diags);
   diags.throw_if_any();
+  return read_chip_sections(std::move(cfg), extra_sections, exp, diags);
+}
+
+core::ConfigFile read_chip_sections(core::ConfigFile cfg, const std::vector<std::string>& extra_sections,
+                                    MapExperiment& exp, core::Diagnostics& diags) {
   if (const YAML::Node chip = cfg.root["chip"]; chip && chip.IsMap() && chip["preset"] && chip["preset"].IsScalar())
     exp.chip_preset = chip["preset"].Scalar();
   cfg.root = mapper::apply_chip_preset(cfg.root, cfg.origin, diags);

@@ -40,6 +40,9 @@ std::vector<const core::Schema*> map_schemas();
 core::ConfigFile read_chip_config(const std::string& path, const std::vector<std::string>& overrides,
                                   const std::vector<std::string>& extra_sections, MapExperiment& exp,
                                   core::Diagnostics& diags);
+// The same for a config already parsed (overrides applied), e.g. one design point of a search.
+core::ConfigFile read_chip_sections(core::ConfigFile cfg, const std::vector<std::string>& extra_sections,
+                                    MapExperiment& exp, core::Diagnostics& diags);
 // Validates the `model` section of cfg and builds the network graph into exp (throws as below).
 void load_network(const core::ConfigFile& cfg, MapExperiment& exp);
 

@@ -66,9 +66,9 @@ BENCHMARK_CAPTURE(search, vgg8_100k, "vgg8_100k",
                    "tile.input_buffer: {values: [2 KiB, 4 KiB, 8 KiB, 16 KiB, 32 KiB, 64 KiB], also: [tile.output_buffer]}, "
                    "tile.bus_width: [16, 32, 64, 128], chip.flit_bits: [8, 16, 32, 64, 128], "
                    "mapping.cell_bits: [1, 2, 4], adc.bits: [4, 5, 6, 7, 8]}"})
-    ->Unit(benchmark::kSecond)->Iterations(1);
+    ->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 BENCHMARK_CAPTURE(search, comn_bo, "comn_bo",
                   {"explore.strategy={type: bayes, points: 110, initial: 10}", "explore.threads=1",
                    "explore.objectives=[area_mm2]"})
-    ->Unit(benchmark::kMillisecond)->Iterations(3);
+    ->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK_MAIN();

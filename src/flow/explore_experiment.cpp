@@ -56,20 +56,23 @@ std::optional<std::string> set_keys(YAML::Node root, const explore::Point& p) {
 
 // The value of a dotted key in a resolved config (SI; booleans 1 / 0), or nothing.
 std::optional<double> resolved_value(const YAML::Node& resolved, const std::string& key) {
-  YAML::Node cur = resolved;  // a handle: reset() below rebinds it, never writes
+  std::vector<YAML::Node> path{resolved};  // const lookups only: a missing key must not grow the tree
   std::string rest = key;
-  while (cur.IsMap()) {
-    if (cur[rest] && cur[rest].IsScalar()) {
-      const std::string& t = cur[rest].Scalar();
+  for (;;) {
+    const YAML::Node& cur = path.back();
+    if (!cur.IsMap()) return std::nullopt;
+    if (const YAML::Node v = cur[rest]; v && v.IsScalar()) {
+      const std::string& t = v.Scalar();
       if (t == "true" || t == "false") return t == "true" ? 1.0 : 0.0;
       return explore::read_value(t).number;
     }
     const std::size_t dot = rest.find('.');
-    if (dot == std::string::npos || !cur[rest.substr(0, dot)]) return std::nullopt;
-    cur.reset(cur[rest.substr(0, dot)]);
+    if (dot == std::string::npos) return std::nullopt;
+    const YAML::Node next = cur[rest.substr(0, dot)];
+    if (!next) return std::nullopt;
+    path.push_back(next);
     rest = rest.substr(dot + 1);
   }
-  return std::nullopt;
 }
 
 std::string messages(const core::Diagnostics& diags) {
@@ -83,30 +86,112 @@ std::string messages(const core::Diagnostics& diags) {
 struct PointSpecs {
   MapExperiment map;
   ppa::PpaSpec ppa;
-  YAML::Node root;  // the config with the chip preset applied
+  YAML::Node root;                  // the config with the chip preset applied
+  std::vector<YAML::Node> resolved;  // resolved sections taken from the memo (see SectionMemo)
 };
 
-void read_point(core::ConfigFile cfg, PointSpecs& s, core::Diagnostics& diags) {
-  const core::ConfigFile c = read_chip_sections(std::move(cfg), ppa_section_names(), s.map, diags);
-  s.root = c.root;
-  YAML::Node& resolved = s.map.resolved;
-  s.ppa.tech = ppa::at_supply(ppa::load_technology(c.root, c.origin, diags, resolved));
-  s.ppa.circuits = ppa::load_circuits(c.root, c.origin, diags, resolved);
-  const core::Params w = core::validate_section(c, "workload", schema_named("workload"), diags, resolved);
-  bool has_silicon = false;
-  load_silicon(c, diags, resolved, has_silicon);  // validated as `cimlab ppa` does; it does not change the estimate
-  if (!diags.empty()) return;
-  if (w.str("type") != "network") {
-    diags.add(core::at(c.root["workload"], c.origin, "cimlab explore searches a network workload (workload.type: network)"));
-    return;
+// Validated chip sections and ppa sections (technology, circuits, workload, silicon) by the point's settings
+// in them. Validation is a function of a section's text alone, and every point is the same base config with
+// its own settings, so a point whose settings in those sections equal an earlier point's has the same
+// result: it is validated once per worker. (The hierarchy sections, checked against the array size, are
+// validated for every point.) One per worker thread.
+struct SectionMemo {
+  struct Chip {
+    xbar::ChipConfig chip;
+    YAML::Node resolved;
+    std::vector<core::Diagnostic> diags;
+  };
+  struct Ppa {
+    ppa::TechSpec tech;
+    ppa::CircuitSpec circuits;
+    core::Params workload;
+    YAML::Node resolved;
+    std::vector<core::Diagnostic> diags;
+  };
+  static constexpr std::size_t kMaxEntries = 4096;
+  std::string chip_key, ppa_key;  // this point's settings in the chip / ppa sections
+  std::map<std::string, Chip> chips;
+  std::map<std::string, Ppa> ppas;
+};
+
+std::string settings_in(const explore::Point& p, const std::vector<std::string>& sections) {
+  std::string key;
+  for (const auto& st : p.settings) {
+    const std::string section = st.key.substr(0, st.key.find('.'));
+    if (std::find(sections.begin(), sections.end(), section) != sections.end()) key += st.key + '=' + st.value.text + ';';
   }
-  if (c.root["model"]) resolved["model"] = c.root["model"];
-  s.ppa.activity = {w.real("input_density"), w.real("weight_density")};
+  return key;
+}
+
+SectionMemo::Ppa read_ppa_sections(const core::ConfigFile& c) {
+  SectionMemo::Ppa e;
+  core::Diagnostics diags;
+  e.resolved = YAML::Node(YAML::NodeType::Map);
+  e.tech = ppa::at_supply(ppa::load_technology(c.root, c.origin, diags, e.resolved));
+  e.circuits = ppa::load_circuits(c.root, c.origin, diags, e.resolved);
+  e.workload = core::validate_section(c, "workload", schema_named("workload"), diags, e.resolved);
+  bool has_silicon = false;
+  load_silicon(c, diags, e.resolved, has_silicon);  // validated as `cimlab ppa` does; it does not change the estimate
+  if (diags.empty() && e.workload.str("type") != "network")
+    diags.add(core::at(c.root["workload"], c.origin, "cimlab explore searches a network workload (workload.type: network)"));
+  e.diags = diags.items();
+  return e;
+}
+
+template <class Entry, class Make>
+const Entry& memoised(std::map<std::string, Entry>& memo, const std::string& key, Make make) {
+  auto it = memo.find(key);
+  if (it == memo.end()) {
+    if (memo.size() >= SectionMemo::kMaxEntries) memo.clear();
+    it = memo.emplace(key, make()).first;
+  }
+  return it->second;
+}
+
+void read_point(core::ConfigFile cfg, PointSpecs& s, core::Diagnostics& diags, SectionMemo* memo = nullptr) {
+  ChipLoader loader;
+  if (memo)
+    loader = [&](const core::ConfigFile& c, core::Diagnostics& d, YAML::Node&) {
+      const SectionMemo::Chip& e = memoised(memo->chips, memo->chip_key, [&] {
+        SectionMemo::Chip x;
+        core::Diagnostics dd;
+        x.resolved = YAML::Node(YAML::NodeType::Map);
+        x.chip = xbar::load_chip(c.root, c.origin, "", dd, x.resolved);
+        x.diags = dd.items();
+        return x;
+      });
+      for (const auto& x : e.diags) d.add(x);
+      s.resolved.push_back(e.resolved);
+      return e.chip;
+    };
+  const core::ConfigFile c = read_chip_sections(std::move(cfg), ppa_section_names(), s.map, diags, loader);
+  s.root = c.root;
+  SectionMemo::Ppa fresh;
+  const SectionMemo::Ppa& p =
+      memo ? memoised(memo->ppas, memo->ppa_key, [&] { return read_ppa_sections(c); }) : (fresh = read_ppa_sections(c));
+  for (const auto& x : p.diags) diags.add(x);
+  if (memo)
+    s.resolved.push_back(p.resolved);
+  else
+    for (const auto& kv : p.resolved) s.map.resolved[kv.first.as<std::string>()] = kv.second;
+  if (!diags.empty()) return;
+  if (c.root["model"]) s.map.resolved["model"] = c.root["model"];
+  s.ppa.tech = p.tech;
+  s.ppa.circuits = p.circuits;
+  s.ppa.activity = {p.workload.real("input_density"), p.workload.real("weight_density")};
   const auto& device = s.map.chip.array.device;
   s.ppa.g_min = device.g_min;
   s.ppa.g_max = device.g_max;
   s.ppa.v_read = device.v_read;
   s.ppa.adc_bits = s.map.chip.array.adc.bits;
+}
+
+// The point's resolved value of `key` (SI), from its own resolved sections or the memoised ones.
+std::optional<double> point_value(const PointSpecs& s, const std::string& key) {
+  if (auto v = resolved_value(s.map.resolved, key)) return v;
+  for (const auto& r : s.resolved)
+    if (auto v = resolved_value(r, key)) return v;
+  return std::nullopt;
 }
 
 bool space_sets(const explore::Space& space, const std::string& prefix) {
@@ -154,21 +239,23 @@ class PpaObjective;
 
 class PpaEvaluator : public explore::Evaluator {
  public:
-  PpaEvaluator(YAML::Node base, core::Origin origin, GraphCache& graphs)
-      : base_(std::move(base)), origin_(std::move(origin)), graphs_(graphs) {}
+  PpaEvaluator(YAML::Node base, core::Origin origin, GraphCache& graphs, bool memoise)
+      : base_(std::move(base)), origin_(std::move(origin)), graphs_(graphs), memoise_(memoise) {}
 
   Evaluation evaluate(const explore::Point& point, const explore::KeyGate& gate) override {
     core::ConfigFile cfg{YAML::Clone(base_), origin_};
     if (auto err = set_keys(cfg.root, point)) return {Status::kRejected, {}, *err};
     PointSpecs s;
     core::Diagnostics diags;
+    memo_.chip_key = settings_in(point, xbar::chip_section_names());
+    memo_.ppa_key = settings_in(point, ppa_section_names());
     try {
-      read_point(std::move(cfg), s, diags);
+      read_point(std::move(cfg), s, diags, memoise_ ? &memo_ : nullptr);
     } catch (const core::ConfigError& e) {
       return {Status::kRejected, {}, e.what()};
     }
     if (!diags.empty()) return {Status::kRejected, {}, messages(diags)};
-    if (auto why = gate([&](const std::string& k) { return resolved_value(s.map.resolved, k); }))
+    if (auto why = gate([&](const std::string& k) { return point_value(s, k); }))
       return {Status::kRejected, {}, *why};
     mapper::NetworkRequest net;
     try {
@@ -191,6 +278,8 @@ class PpaEvaluator : public explore::Evaluator {
   YAML::Node base_;  // this worker's own copy (yaml-cpp nodes are not safe to share between threads)
   core::Origin origin_;
   GraphCache& graphs_;
+  bool memoise_;
+  SectionMemo memo_;
 };
 
 // `section` with the preset it names under `key` (a name in configs/<kind>/, or a .yaml path relative to the
@@ -228,18 +317,20 @@ YAML::Node presets_applied(const ExploreExperiment& exp) {
 
 class PpaObjective : public explore::Objective {
  public:
-  explicit PpaObjective(const ExploreExperiment& exp) : origin_(exp.base.origin) {
+  explicit PpaObjective(const ExploreExperiment& exp)
+      : origin_(exp.base.origin), memoise_(!space_sets(exp.search.space, "chip.preset")) {
     base_text_ = YAML::Dump(presets_applied(exp));
   }
   std::vector<explore::MetricInfo> metrics() const override { return ppa_metrics(); }
   std::unique_ptr<explore::Evaluator> make_evaluator() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    return std::make_unique<PpaEvaluator>(YAML::Load(base_text_), origin_, graphs_);
+    return std::make_unique<PpaEvaluator>(YAML::Load(base_text_), origin_, graphs_, memoise_);
   }
 
  private:
   core::Origin origin_;
   std::string base_text_;  // each worker parses its own copy
+  bool memoise_;           // the chip preset is fixed: the chip sections are the base's plus the point's keys
   mutable std::mutex mutex_;
   mutable GraphCache graphs_;
 };

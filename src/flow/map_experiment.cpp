@@ -76,7 +76,7 @@ core::ConfigFile read_chip_config(const std::string& path, const std::vector<std
 }
 
 core::ConfigFile read_chip_sections(core::ConfigFile cfg, const std::vector<std::string>& extra_sections,
-                                    MapExperiment& exp, core::Diagnostics& diags) {
+                                    MapExperiment& exp, core::Diagnostics& diags, const ChipLoader& load_chip) {
   if (const YAML::Node chip = cfg.root["chip"]; chip && chip.IsMap() && chip["preset"] && chip["preset"].IsScalar())
     exp.chip_preset = chip["preset"].Scalar();
   cfg.root = mapper::apply_chip_preset(cfg.root, cfg.origin, diags);
@@ -87,7 +87,7 @@ core::ConfigFile read_chip_sections(core::ConfigFile cfg, const std::vector<std:
   exp.resolved = YAML::Node(YAML::NodeType::Map);
   const core::Params run = core::validate_top(cfg, {"seed"}, run_schema(), diags);
   const std::size_t before_chip = diags.items().size();
-  exp.chip = xbar::load_chip(cfg.root, cfg.origin, "", diags, exp.resolved);
+  exp.chip = load_chip ? load_chip(cfg, diags, exp.resolved) : xbar::load_chip(cfg.root, cfg.origin, "", diags, exp.resolved);
   const bool chip_valid = diags.items().size() == before_chip;
   const mapper::MapperSections m =
       mapper::load_hierarchy(cfg.root, cfg.origin, "", chip_valid ? exp.chip.array.circuit.rows : 1 << 30,

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,11 @@ std::vector<const core::Schema*> map_schemas();
 core::ConfigFile read_chip_config(const std::string& path, const std::vector<std::string>& overrides,
                                   const std::vector<std::string>& extra_sections, MapExperiment& exp,
                                   core::Diagnostics& diags);
-// The same for a config already parsed (overrides applied), e.g. one design point of a search.
+// The same for a config already parsed (overrides applied), e.g. one design point of a search. `load_chip`,
+// when given, replaces xbar::load_chip (a search memoises the chip sections of the points it has seen).
+using ChipLoader = std::function<xbar::ChipConfig(const core::ConfigFile& cfg, core::Diagnostics& diags, YAML::Node& resolved)>;
 core::ConfigFile read_chip_sections(core::ConfigFile cfg, const std::vector<std::string>& extra_sections,
-                                    MapExperiment& exp, core::Diagnostics& diags);
+                                    MapExperiment& exp, core::Diagnostics& diags, const ChipLoader& load_chip = {});
 // Validates the `model` section of cfg and builds the network graph into exp (throws as below).
 void load_network(const core::ConfigFile& cfg, MapExperiment& exp);
 

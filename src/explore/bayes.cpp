@@ -3,8 +3,10 @@
 // the best of `candidates` random unseen points and local moves around the best points so far. Several
 // objectives: ParEGO (Knowles, IEEE TEVC 10(1):50, 2006): each step minimises the augmented Chebyshev
 // scalarisation max_k w_k f_k + 0.05 sum_k w_k f_k of the objectives normalised to [0, 1], with fresh
-// random weights w on the simplex. Points that break a constraint or were not measured get the worst value
-// seen plus the observed range (twice it when not measured), which steers the search away from them.
+// random weights w on the simplex. One objective whose values are all positive (area, energy, latency,
+// which span decades over a hardware space) is modelled as its logarithm. Points that break a constraint or
+// were not measured get the worst value seen plus the observed range (twice it when not measured), which
+// steers the search away from them.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -91,13 +93,16 @@ class BayesSearch : public SearchStrategy {
         lo[k] = std::min(lo[k], o.objectives[k]);
         hi[k] = std::max(hi[k], o.objectives[k]);
       }
+    bool positive = objectives_ == 1;  // one objective, all values > 0: modelled in log space
+    for (const auto& o : history_)
+      if (!o.objectives.empty() && !(o.objectives[0] > 0)) positive = false;
     std::vector<double> y(n, std::numeric_limits<double>::quiet_NaN());
     double ylo = std::numeric_limits<double>::infinity(), yhi = -ylo;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& f = history_[i].objectives;
       if (f.empty()) continue;
       if (objectives_ == 1) {
-        y[i] = f[0];
+        y[i] = positive ? std::log(f[0]) : f[0];
       } else {
         double mx = -std::numeric_limits<double>::infinity(), sum = 0;
         for (std::size_t k = 0; k < objectives_; ++k) {

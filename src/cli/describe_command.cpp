@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "flow/explore_experiment.hpp"
 #include "flow/map_experiment.hpp"
 #include "flow/ppa_experiment.hpp"
 #include "xbar/experiment.hpp"
@@ -60,6 +61,7 @@ Action setup_describe(CLI::App& app) {
     for (const auto* s : flow::ppa_schemas()) schemas.push_back(s);
     for (const auto* s : flow::map_schemas())
       if (std::find(schemas.begin(), schemas.end(), s) == schemas.end()) schemas.push_back(s);
+    for (const auto* s : flow::explore_schemas()) schemas.push_back(s);
 #ifdef CIMLAB_HAVE_TORCH
     for (const auto& extra : {nn::train_schemas(), nn::eval_schemas(), nn::run_schemas()})
       for (const auto* s : extra)

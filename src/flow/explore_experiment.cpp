@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "core/presets.hpp"
+#include "explore/strategy.hpp"
 #include "flow/map_experiment.hpp"
 #include "flow/ppa_experiment.hpp"
 #include "flow/silicon.hpp"
@@ -420,6 +421,12 @@ ExploreExperiment load_explore_experiment(const std::string& path, const std::ve
   exp.resolved = s.map.resolved;
   exp.resolved["explore"] = exp.search.resolved;
   return exp;
+}
+
+std::vector<const core::Schema*> explore_schemas() {
+  std::vector<const core::Schema*> out{&explore::explore_schema()};
+  for (const auto& e : explore::strategies()) out.push_back(&e.schema);
+  return out;
 }
 
 std::unique_ptr<explore::Objective> make_ppa_objective(const ExploreExperiment& exp) {

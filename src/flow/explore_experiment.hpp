@@ -38,6 +38,8 @@ ExploreExperiment load_explore_experiment(const std::string& path, const std::ve
 // The PPA roll-up as the search's objective. Thread-safe (each worker makes its own Evaluator).
 std::unique_ptr<explore::Objective> make_ppa_objective(const ExploreExperiment& exp);
 std::vector<explore::MetricInfo> ppa_metrics();
+// The `explore` section's schema and each strategy's (for `cimlab describe`).
+std::vector<const core::Schema*> explore_schemas();
 
 // A point's complete experiment config (the base with its keys set; relative model paths made absolute),
 // as `cimlab ppa` reads it.

@@ -12,7 +12,6 @@
 #include "explore/strategy.hpp"
 #include "flow/map_experiment.hpp"
 #include "flow/ppa_experiment.hpp"
-#include "flow/silicon.hpp"
 #include "mapper/hierarchy.hpp"
 #include "xbar/chip_config.hpp"
 
@@ -22,12 +21,6 @@ namespace {
 
 using explore::Evaluation;
 using explore::Status;
-
-const core::Schema& schema_named(const std::string& name) {
-  for (const core::Schema* s : ppa_schemas())
-    if (s->name == name) return *s;
-  throw core::InternalError(fmt::format("no ppa schema named '{}'", name));
-}
 
 std::vector<std::string> ppa_section_names() {
   std::vector<std::string> out;
@@ -128,11 +121,10 @@ SectionMemo::Ppa read_ppa_sections(const core::ConfigFile& c) {
   SectionMemo::Ppa e;
   core::Diagnostics diags;
   e.resolved = YAML::Node(YAML::NodeType::Map);
-  e.tech = ppa::at_supply(ppa::load_technology(c.root, c.origin, diags, e.resolved));
-  e.circuits = ppa::load_circuits(c.root, c.origin, diags, e.resolved);
-  e.workload = core::validate_section(c, "workload", schema_named("workload"), diags, e.resolved);
-  bool has_silicon = false;
-  load_silicon(c, diags, e.resolved, has_silicon);  // validated as `cimlab ppa` does; it does not change the estimate
+  PpaSections sections = load_ppa_sections(c, diags, e.resolved);  // as `cimlab ppa` reads them
+  e.tech = sections.tech;
+  e.circuits = sections.circuits;
+  e.workload = std::move(sections.workload);
   if (diags.empty() && e.workload.str("type") != "network")
     diags.add(core::at(c.root["workload"], c.origin, "cimlab explore searches a network workload (workload.type: network)"));
   e.diags = diags.items();

@@ -67,16 +67,26 @@ std::vector<const core::Schema*> ppa_schemas() {
   return {&ppa::technology_schema(), &ppa::circuits_schema(), &workload_schema(), &silicon_schema()};
 }
 
+PpaSections load_ppa_sections(const core::ConfigFile& cfg, core::Diagnostics& diags, YAML::Node& resolved) {
+  PpaSections s;
+  s.tech = ppa::at_supply(ppa::load_technology(cfg.root, cfg.origin, diags, resolved));
+  s.circuits = ppa::load_circuits(cfg.root, cfg.origin, diags, resolved);
+  s.workload = core::validate_section(cfg, "workload", workload_schema(), diags, resolved);
+  s.silicon = load_silicon(cfg, diags, resolved, s.has_silicon);
+  return s;
+}
+
 PpaExperiment load_ppa_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   PpaExperiment exp;
   core::Diagnostics diags;
   const core::ConfigFile cfg =
       read_chip_config(path, overrides, {"technology", "circuits", "workload", "silicon"}, exp.map, diags);
-  YAML::Node& resolved = exp.map.resolved;
-  exp.ppa.tech = ppa::at_supply(ppa::load_technology(cfg.root, cfg.origin, diags, resolved));
-  exp.ppa.circuits = ppa::load_circuits(cfg.root, cfg.origin, diags, resolved);
-  const core::Params w = core::validate_section(cfg, "workload", workload_schema(), diags, resolved);
-  exp.silicon = load_silicon(cfg, diags, resolved, exp.has_silicon);
+  PpaSections sections = load_ppa_sections(cfg, diags, exp.map.resolved);
+  exp.ppa.tech = sections.tech;
+  exp.ppa.circuits = sections.circuits;
+  exp.silicon = std::move(sections.silicon);
+  exp.has_silicon = sections.has_silicon;
+  const core::Params& w = sections.workload;
   if (diags.empty()) check_workload(w, cfg.root, cfg.origin, diags);
   diags.throw_if_any();
   exp.mvm = w.str("type") == "mvm";

@@ -31,6 +31,18 @@ struct PpaExperiment {
 
 std::vector<const core::Schema*> ppa_schemas();  // technology, circuits, workload, silicon
 
+// The PPA sections of a config, validated (problems to diags, resolved values into resolved): the
+// technology at its operating supply, the circuits, the workload's values and the silicon reference.
+// One reading for `cimlab ppa` and every point of `cimlab explore`.
+struct PpaSections {
+  ppa::TechSpec tech;
+  ppa::CircuitSpec circuits;
+  core::Params workload;
+  SiliconReference silicon;
+  bool has_silicon = false;
+};
+PpaSections load_ppa_sections(const core::ConfigFile& cfg, core::Diagnostics& diags, YAML::Node& resolved);
+
 // Loads and validates a ppa config with `--set` overrides. Throws ConfigError listing every problem.
 PpaExperiment load_ppa_experiment(const std::string& path, const std::vector<std::string>& overrides);
 

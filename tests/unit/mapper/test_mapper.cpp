@@ -130,10 +130,13 @@ void expect_exact_cover(const LayerRequest& l, const MapSpec& spec) {
   // Per group: the blocks tile [0, rows) x [0, cols) without overlap.
   for (std::int64_t g = 0; g < l.groups; ++g) {
     std::set<std::pair<std::int64_t, std::int64_t>> cells;
-    for (const Block& b : bs)
-      if (b.group == g)
-        for (std::int64_t i = b.in0; i < b.in0 + b.in_count; ++i)
-          for (std::int64_t o = b.out0; o < b.out0 + b.out_count; ++o) EXPECT_TRUE(cells.insert({i, o}).second);
+    for (const Block& b : bs) {
+      if (b.group != g) continue;
+      for (std::int64_t i = b.in0; i < b.in0 + b.in_count; ++i)
+        for (std::int64_t o = b.out0; o < b.out0 + b.out_count; ++o) {
+          EXPECT_TRUE(cells.insert({i, o}).second);
+        }
+    }
     EXPECT_EQ(static_cast<std::int64_t>(cells.size()), l.rows * l.cols);
   }
   for (const auto& [array, list] : by_array)

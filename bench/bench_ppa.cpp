@@ -33,9 +33,7 @@ void estimate(benchmark::State& state, const std::string& which) {
   const mapper::NetworkRequest net = mapper::network_request(exp.graph, exp.chip);
   const mapper::Mapping m = mapper::map_network(net, exp.spec);
   ppa::PpaSpec spec;
-  spec.g_min = exp.chip.array.device.g_min;
-  spec.g_max = exp.chip.array.device.g_max;
-  spec.v_read = exp.chip.array.device.v_read;
+  ppa::use_chip(spec, exp.chip);
   ppa::PpaResult r;
   for (auto _ : state) {
     r = ppa::estimate(net, exp.spec, m, spec);

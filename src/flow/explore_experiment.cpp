@@ -172,11 +172,7 @@ void read_point(core::ConfigFile cfg, PointSpecs& s, core::Diagnostics& diags, S
   s.ppa.tech = p.tech;
   s.ppa.circuits = p.circuits;
   s.ppa.activity = {p.workload.real("input_density"), p.workload.real("weight_density")};
-  const auto& device = s.map.chip.array.device;
-  s.ppa.g_min = device.g_min;
-  s.ppa.g_max = device.g_max;
-  s.ppa.v_read = device.v_read;
-  s.ppa.adc_bits = s.map.chip.array.adc.bits;
+  ppa::use_chip(s.ppa, s.map.chip);
 }
 
 // The point's resolved value of `key` (SI), from its own resolved sections or the memoised ones.

@@ -91,11 +91,7 @@ PpaExperiment load_ppa_experiment(const std::string& path, const std::vector<std
   diags.throw_if_any();
   exp.mvm = w.str("type") == "mvm";
   exp.ppa.activity = {w.real("input_density"), w.real("weight_density")};
-  const auto& device = exp.map.chip.array.device;
-  exp.ppa.g_min = device.g_min;
-  exp.ppa.g_max = device.g_max;
-  exp.ppa.v_read = device.v_read;
-  exp.ppa.adc_bits = exp.map.chip.array.adc.bits;
+  ppa::use_chip(exp.ppa, exp.map.chip);
   if (exp.mvm) {
     exp.mvm_net = mvm_network(w, exp.map.chip);
     exp.map.model = exp.mvm_net.model;

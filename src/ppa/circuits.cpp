@@ -152,6 +152,15 @@ double cell_read_energy(const CircuitSpec& c, const TechSpec& t, double v_read, 
   return v_read * v_read * g * t_read;
 }
 
+double line_settling_time(const CircuitSpec& c, const TechSpec& t, int rows, int cols, double r_row, double r_col,
+                          double r_driver, double r_sense, int bits) {
+  const double um = 1e6;
+  const double c_row = (t.wire_capacitance_per_um * cell_pitch(c, t) + t.gate_capacitance_per_um * t.feature_size) * um * cols;
+  const double c_col = (t.wire_capacitance_per_um * cell_pitch(c, t) + t.gate_capacitance_per_um * 3.0 * t.feature_size) * um * rows;
+  const double tau = r_driver * c_row + 0.5 * cols * r_row * c_row + r_sense * c_col + 0.5 * rows * r_col * c_col;
+  return tau * std::log(std::ldexp(1.0, bits + 1));
+}
+
 // A column line: its wire (rows cell pitches) and one access device's drain per cell (taken as the gate
 // capacitance of a 3F-wide device), charged by the swing from the supply: C V_swing V_dd.
 double bit_line_energy(const CircuitSpec& c, const TechSpec& t, int rows) {

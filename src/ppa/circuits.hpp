@@ -86,6 +86,12 @@ double cell_pitch(const CircuitSpec& c, const TechSpec& t);
 
 // Word-line charging of one row activation of a row of `cols` cells (J), at array.wordline_voltage.
 double word_line_energy(const CircuitSpec& c, const TechSpec& t, int cols);
+// How long a read takes at least for its lines to settle (s): the word line (driver resistance and
+// `cols` segments of r_row, its wire and gates) and then the bit line (`rows` segments of r_col and the
+// sense resistance, its wire and drains), each as an Elmore delay R_end C + R_wire C / 2 settled to half
+// an LSB of a `bits` converter: ln(2^(bits + 1)) time constants. 0 for ideal wires.
+double line_settling_time(const CircuitSpec& c, const TechSpec& t, int rows, int cols, double r_row, double r_col,
+                          double r_driver, double r_sense, int bits);
 // Bit-line charging of one read of a column of `rows` cells (J): 0 unless the column swings.
 double bit_line_energy(const CircuitSpec& c, const TechSpec& t, int rows);
 // One active cell's read (J): V^2 G t through it (current sensing), its compute capacitor charged to the

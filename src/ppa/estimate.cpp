@@ -76,10 +76,13 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
                            : c.coding == InputCoding::kWidth ? std::min(1.0, input * units) : input;
   const double g_mean = p.g_min + p.activity.weight_density * (p.g_max - p.g_min);
   const ActionCost conversion = adc_conversion(c, t, l.adc_bits);
+  const auto& w = p.lines;
+  const double t_read = std::max(c.read_time, line_settling_time(c, t, spec.array_rows, spec.array_cols, w.r_row, w.r_col,
+                                                                 w.r_driver, w.r_sense, l.adc_bits));
   LayerCost out;
   const int line_rows = static_cast<int>(std::min<std::int64_t>(l.rows, spec.array_rows));
   const double line_reads = c.coding == InputCoding::kCount ? units : 1.0;  // precharges of a column per digit
-  out.energy["array"] = steps * (static_cast<double>(m.cells_read) * conducting * cell_read_energy(c, t, p.v_read, g_mean, c.read_time) +
+  out.energy["array"] = steps * (static_cast<double>(m.cells_read) * conducting * cell_read_energy(c, t, p.v_read, g_mean, t_read) +
                                  static_cast<double>(m.rows_driven) * switching * word_line_energy(c, t, spec.array_cols) +
                                  static_cast<double>(m.columns_read) * line_reads * bit_line_energy(c, t, line_rows));
   // A driver switches once per activation; a level-coded multi-bit digit also drives a DAC.
@@ -97,7 +100,7 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
   const double slot = std::max(conversion.time, 1.0 / h.mesh.clock);
   const double per_copy_steps =
       static_cast<double>((l.positions + m.copies - 1) / m.copies) * static_cast<double>(m.input_cycles);
-  out.read_time = per_copy_steps * static_cast<double>(m.row_reads) * units * c.read_time;
+  out.read_time = per_copy_steps * static_cast<double>(m.row_reads) * units * t_read;
   out.convert_time = per_copy_steps * static_cast<double>(m.conversion_cycles) * slot;
   if (c.sample_hold) {  // reads overlap conversions: the longer of the two per step (charged to it)
     (out.read_time >= out.convert_time ? out.convert_time : out.read_time) = 0.0;
@@ -107,6 +110,14 @@ LayerCost layer_cost(const mapper::LayerRequest& l, const mapper::LayerMapping& 
 }
 
 }  // namespace
+
+void use_chip(PpaSpec& p, const xbar::ChipConfig& chip) {
+  p.g_min = chip.array.device.g_min;
+  p.g_max = chip.array.device.g_max;
+  p.v_read = chip.array.device.v_read;
+  p.adc_bits = chip.array.adc.bits;
+  p.lines = chip.array.circuit;
+}
 
 const std::vector<std::string>& component_names() {
   static const std::vector<std::string> names{"array",   "row_drivers", "adc",           "shift_add", "buffers",

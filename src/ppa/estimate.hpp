@@ -5,7 +5,8 @@
 // layers plus one "shared" entry (the network on chip, global buffer, digital units, leakage, and tiles
 // no layer uses).
 //
-// Time: a layer's array step takes row_reads x read_time + conversion_cycles x max(ADC conversion,
+// Time: a read lasts read_time, or longer when its lines need longer to settle (ppa::line_settling_time
+// of the array's resistances); a layer's array step takes row_reads x that + conversion_cycles x max(ADC conversion,
 // 1 / clock) (row_reads > 1 with a partial parallel read, macro.parallel_rows); its
 // stage ceil(positions / copies) x input cycles x that. The pipeline's interval is the slowest of: any
 // stage, any shared array of packed layers, the digital units (all digital operations / lanes / clock),
@@ -29,6 +30,8 @@
 #include <vector>
 
 #include "mapper/mapper.hpp"
+#include "xbar/chip_config.hpp"
+#include "xbar/circuit.hpp"
 #include "ppa/circuits.hpp"
 #include "ppa/technology.hpp"
 
@@ -44,6 +47,7 @@ struct PpaSpec {
   CircuitSpec circuits;
   Activity activity;
   double g_min = 1e-6, g_max = 1e-4, v_read = 0.2;  // the device's window and read voltage
+  xbar::CircuitSpec lines;                          // the array's wire, driver and sense resistances
   int adc_bits = 8;                                 // the chip's ADCs (per-layer rules may use fewer bits)
 };
 
@@ -66,6 +70,10 @@ struct PpaResult {
                                                          // noc, global_buffer, digital
   std::vector<std::pair<std::string, Cost>> layers;      // crossbar layers in order, then "shared"
 };
+
+// The chip's own figures the estimate needs: the device's window and read voltage, the ADC bits, the
+// array's wire, driver and sense resistances.
+void use_chip(PpaSpec& p, const xbar::ChipConfig& chip);
 
 // The component names, in the order of PpaResult::components.
 const std::vector<std::string>& component_names();

@@ -45,10 +45,7 @@ Design setup(const std::string& model, const std::string& chip_yaml = kChip, int
   s.spec.array_cols = chip.array.circuit.cols;
   s.spec.hierarchy.mesh.width = s.spec.hierarchy.mesh.height = side;
   s.spec.placement.iterations = 2000;
-  s.ppa.g_min = chip.array.device.g_min;
-  s.ppa.g_max = chip.array.device.g_max;
-  s.ppa.v_read = chip.array.device.v_read;
-  s.ppa.adc_bits = chip.array.adc.bits;
+  use_chip(s.ppa, chip);
   return s;
 }
 
@@ -284,6 +281,20 @@ TEST(Ppa, PulseCodedInputsAndSampleHold) {
   EXPECT_NEAR(step(width), step(pulses), 1e-18);
   EXPECT_NEAR(component(run(width), "row_drivers", &Cost::energy_j), component(run(one_shot), "row_drivers", &Cost::energy_j) / 0.5,
               1e-9 * component(run(width), "row_drivers", &Cost::energy_j));
+}
+
+TEST(Ppa, ReadsLastAtLeastAsLongAsTheirLinesSettle) {
+  Design s = one_product();  // kChip: ideal lines, so a read takes read_time
+  const mapper::Mapping m = mapper::map_network(s.net, s.spec);
+  const double base = estimate(s.net, s.spec, m, s.ppa).layers[0].second.latency_s;
+  EXPECT_EQ(line_settling_time(s.ppa.circuits, s.ppa.tech, 128, 128, 0, 0, 0, 0, 8), 0.0);
+  s.ppa.lines.r_row = s.ppa.lines.r_col = 1e4;  // 10 kohm segments: lines of tens of nanoseconds
+  const double settle = line_settling_time(s.ppa.circuits, s.ppa.tech, 128, 128, 1e4, 1e4, 0, 0, 8);
+  EXPECT_GT(settle, s.ppa.circuits.read_time);
+  const double slow = estimate(s.net, s.spec, m, s.ppa).layers[0].second.latency_s;
+  EXPECT_NEAR(slow - base, m.layers[0].input_cycles * (settle - s.ppa.circuits.read_time), 1e-9 * slow);
+  // Twice the resistance, twice the time constant.
+  EXPECT_NEAR(line_settling_time(s.ppa.circuits, s.ppa.tech, 128, 128, 2e4, 2e4, 0, 0, 8), 2 * settle, 1e-9 * settle);
 }
 
 TEST(Ppa, ChargeSensingCostsCapacitorsNotCurrent) {

@@ -221,7 +221,7 @@ FitResult fit_silicon(const std::vector<std::string>& paths, const std::vector<s
   };
   r.loss_before = loss(x);
   constexpr int kSweeps = 12, kIterations = 30;
-  constexpr double kRange = 10;  // each key within [default / 10, 10 default]
+  constexpr double kRange = 10;  // each key within [start / 10, 10 start]
   double current = r.loss_before;
   const std::vector<double> x0 = x;
   for (int sweep = 0; sweep < kSweeps; ++sweep) {

@@ -13,7 +13,7 @@ using core::ParamSpec;
 
 const core::Schema& circuits_schema() {
   static const core::Schema s{
-      "circuits", "the circuit components' parameters (PPA); defaults are modelling choices stated in ppa/circuits.cpp",
+      "circuits", "the circuit components' parameters (PPA); defaults are modelling choices stated in ppa/circuits.cpp, four of them calibrated on silicon (docs/validation.md)",
       {ParamSpec::real("cell.area_f2", Dim::kNone, "12", "one cell's footprint in F^2 (1T1R ~6-12, crossbar 4)").at_least(1).at_most(1e4),
        ParamSpec::real("array.read_time", Dim::kTime, "10 ns", "one input digit's read of an array (row pulse)").above(0).at_most(1e-3),
        ParamSpec::real("array.bitline_swing", Dim::kVoltage, "0 V",

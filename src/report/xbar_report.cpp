@@ -155,8 +155,8 @@ void add_correction(Page& page, const json& result) {
   const json& after = child(c, "current_error_after");
   page.table({"column-current error", "before correction", "after correction"},
              {{"relative RMS", percent(number(before, "relative_rms_error")), percent(number(after, "relative_rms_error"))},
-              {"maximum relative", percent(number(before, "max_relative_error")),
-               percent(number(after, "max_relative_error"))}});
+              {"maximum / full scale", percent(number(before, "max_error_full_scale")),
+               percent(number(after, "max_error_full_scale"))}});
   const json& compared = child(c, "compared");
   if (!compared.is_array() || compared.empty()) return;
   std::vector<TableRow> rows;
@@ -226,20 +226,20 @@ void add_accuracy(Page& page, const json& result) {
   std::vector<std::pair<std::string, double>> bars{
       {"ideal (no wires)", 100.0 * number(ideal, "relative_rms_error")}};
   std::vector<TableRow> rows{{"ideal (no wires)", percent(number(ideal, "relative_rms_error")),
-                              percent(number(ideal, "max_relative_error")), "n/a"}};
+                              percent(number(ideal, "max_error_full_scale")), "n/a"}};
   const json& approx = child(result, "approximations");
   if (approx.is_object())
     for (const auto& item : approx.items()) {
       bars.emplace_back(item.key(), 100.0 * number(item.value(), "relative_rms_error"));
       rows.push_back({item.key(), percent(number(item.value(), "relative_rms_error")),
-                      percent(number(item.value(), "max_relative_error")), scalar(item.value(), "seconds", "s")});
+                      percent(number(item.value(), "max_error_full_scale")), scalar(item.value(), "seconds", "s")});
     }
   page.paragraph("Column-current error of the ideal product and of the fast approximations, each against the "
                  "exact circuit solution.");
   BarChartOptions options;
   options.log_scale = spans_decades(bars);
   page.figure(bar_chart("Relative RMS current error", bars, "%", options));
-  page.table({"model", "relative RMS error", "max relative error", "time"}, rows);
+  page.table({"model", "relative RMS error", "max error / full scale", "time"}, rows);
 }
 
 void add_solver(Page& page, const json& result) {

@@ -108,6 +108,9 @@ OutputError output_error(const Eigen::MatrixXd& actual, const Eigen::MatrixXd& r
   e.rel_rms = ref_norm > 0.0 ? diff.matrix().norm() / ref_norm : (diff.maxCoeff() > 0.0 ? inf : 0.0);
   const Eigen::ArrayXXd ref = reference.array().abs();
   e.max_rel = (ref > 0.0).select(diff / ref.max(1e-300), 0.0).maxCoeff();
+  const double full_scale = ref.size() > 0 ? ref.maxCoeff() : 0.0;
+  const double max_diff = diff.size() > 0 ? diff.maxCoeff() : 0.0;
+  e.max_full_scale = full_scale > 0.0 ? max_diff / full_scale : (max_diff > 0.0 ? inf : 0.0);
   return e;
 }
 

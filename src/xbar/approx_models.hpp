@@ -77,10 +77,13 @@ std::unique_ptr<IrDropModel> make_effective_model(const CircuitSpec& spec, const
 
 // Error of `actual` against `reference` (same shape, e.g. C x K column currents):
 // rel_rms = ||actual - reference||_F / ||reference||_F; max_rel = max over entries with a nonzero
-// reference of |actual - reference| / |reference|. Both 0 when the matrices are equal.
+// reference of |actual - reference| / |reference| (huge where a reference is near zero);
+// max_full_scale = max |actual - reference| / max |reference|, the error relative to full scale. All 0
+// when the matrices are equal.
 struct OutputError {
   double rel_rms = 0.0;
   double max_rel = 0.0;
+  double max_full_scale = 0.0;
 };
 OutputError output_error(const Eigen::MatrixXd& actual, const Eigen::MatrixXd& reference);
 

@@ -64,7 +64,7 @@ nlohmann::json approximations(const XbarExperiment& exp, const Eigen::MatrixXd& 
 }  // namespace
 
 nlohmann::json error_json(const OutputError& e) {
-  return {{"relative_rms_error", e.rel_rms}, {"max_relative_error", e.max_rel}};
+  return {{"relative_rms_error", e.rel_rms}, {"max_relative_error", e.max_rel}, {"max_error_full_scale", e.max_full_scale}};
 }
 
 Eigen::MatrixXd write_cell_voltage(ExactSolver& solver, const Eigen::VectorXd& v, core::RunDir& run) {

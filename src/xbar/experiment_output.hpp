@@ -8,7 +8,7 @@
 
 namespace cimlab::xbar {
 
-// {"relative_rms_error", "max_relative_error"} of an error measurement.
+// {"relative_rms_error", "max_relative_error", "max_error_full_scale"} of an error measurement.
 nlohmann::json error_json(const OutputError& e);
 
 // The voltage across every cell (R x C, volts) for input v on the programmed solver, also written to

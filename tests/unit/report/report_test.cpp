@@ -51,7 +51,10 @@ bool has_non_finite_text(const std::string& markup) {
   return std::regex_search(markup, kBad);
 }
 
-json error_pair(double rms, double max) { return {{"relative_rms_error", rms}, {"max_relative_error", max}}; }
+// A near-zero reference makes the relative maximum huge; reports show the maximum over full scale.
+json error_pair(double rms, double max) {
+  return {{"relative_rms_error", rms}, {"max_relative_error", 9.34e14}, {"max_error_full_scale", max}};
+}
 
 json provenance() {
   return {{"cimlab_version", "0.1.0"}, {"git_commit", "928932b0abcd"}, {"seed", 42},
@@ -99,8 +102,8 @@ json circuit_result() {
                       {"seconds", 0.0021}}},
           {"current_ratio_to_ideal", 0.9871},
           {"ideal_error", error_pair(0.013, 0.021)},
-          {"approximations", {{"comn", {{"relative_rms_error", 0.002}, {"max_relative_error", 0.004}, {"seconds", 1e-4}}},
-                              {"effective", {{"relative_rms_error", 0.0007}, {"max_relative_error", 0.001},
+          {"approximations", {{"comn", {{"relative_rms_error", 0.002}, {"max_relative_error", 1e12}, {"max_error_full_scale", 0.004}, {"seconds", 1e-4}}},
+                              {"effective", {{"relative_rms_error", 0.0007}, {"max_relative_error", 1e12}, {"max_error_full_scale", 0.001},
                                              {"seconds", 2e-5}}}}},
           {"currents_A", {{1.0e-5, 2.1e-5, 3.0e-5}, {1.5e-5, 2.5e-5, 3.5e-5}}},
           {"ideal_currents_A", {{1.02e-5, 2.15e-5, 3.1e-5}, {1.52e-5, 2.55e-5, 3.56e-5}}},
@@ -230,8 +233,9 @@ TEST(XbarReport, WeightsModeHasTheExpectedSections) {
   for (const char* expected : {"cimlab xbar: weights mode", "<h2>Overview</h2>", "<h2>Error budget</h2>",
                                "<h2>IR-drop correction</h2>", "<h2>IR drop across the array</h2>", "928932b0abcd",
                                "cimlab xbar exp.yaml --out run", "class fluctuation", "all effects, corrected",
-                               "read noise", "8.3 %", "<footer>"})
+                               "read noise", "8.3 %", "<footer>", "maximum / full scale"})
     EXPECT_NE(html.find(expected), std::string::npos) << expected;
+  EXPECT_EQ(html.find("e+14"), std::string::npos) << "no error relative to a near-zero reference";
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(count(html, "<svg"), 2u) << "error budget and cell-voltage map";
 }
@@ -242,8 +246,10 @@ TEST(XbarReport, CircuitModeHasSolverRatioAndApproximations) {
   EXPECT_FALSE(has_non_finite_text(html));
   for (const char* expected : {"cimlab xbar: circuit mode", "<h2>Exact solver</h2>", "schur-cg", "0.9871",
                                "comn", "effective", "<h2>Column currents</h2>", "2.5 ohm", "1 kohm", "two-sided",
-                               "No cell-voltage map was recorded"})
+                               "No cell-voltage map was recorded", "max error / full scale", "0.4 %"})
     EXPECT_NE(html.find(expected), std::string::npos) << expected;
+  EXPECT_EQ(html.find("e+14"), std::string::npos) << "no error relative to a near-zero reference";
+  EXPECT_EQ(html.find("e+12"), std::string::npos);
 }
 
 TEST(XbarReport, MissingKeysAndNanValuesShowAsNotAvailable) {

@@ -114,6 +114,13 @@ TEST(ApproxModels, OutputErrorDefinition) {
   const OutputError e = output_error(act, ref);
   EXPECT_NEAR(e.rel_rms, 0.1 / std::sqrt(5.0), 1e-15);
   EXPECT_NEAR(e.max_rel, 0.1, 1e-15);
+  EXPECT_NEAR(e.max_full_scale, 0.05, 1e-15);  // 0.1 over the largest reference, 2
+  // A near-zero reference: the relative maximum explodes, the full-scale one does not.
+  ref << 1e-18, 2.0;
+  act << 1e-3, 2.0;
+  const OutputError z = output_error(act, ref);
+  EXPECT_GT(z.max_rel, 1e14);
+  EXPECT_NEAR(z.max_full_scale, 5e-4, 1e-15);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include "core/config.hpp"
 
@@ -158,7 +159,7 @@ double line_settling_time(const CircuitSpec& c, const TechSpec& t, int rows, int
   const double c_row = (t.wire_capacitance_per_um * cell_pitch(c, t) + t.gate_capacitance_per_um * t.feature_size) * um * cols;
   const double c_col = (t.wire_capacitance_per_um * cell_pitch(c, t) + t.gate_capacitance_per_um * 3.0 * t.feature_size) * um * rows;
   const double tau = r_driver * c_row + 0.5 * cols * r_row * c_row + r_sense * c_col + 0.5 * rows * r_col * c_col;
-  return tau * std::log(std::ldexp(1.0, bits + 1));
+  return tau * (bits + 1) * std::numbers::ln2;  // ln(2^(bits + 1))
 }
 
 // A column line: its wire (rows cell pitches) and one access device's drain per cell (taken as the gate
